@@ -1,0 +1,468 @@
+//! The configuration file (TOML), environment overrides, and validation that reports every
+//! problem at once with the key path and the fix.
+//!
+//! Each stage's settings live beside the stage (`decode::DecodeConfig`, `dedup::DedupConfig`,
+//! ...); this module only assembles them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::decode::DecodeConfig;
+use crate::dedup::DedupConfig;
+use crate::normalise::NormaliseConfig;
+use crate::tag::TagConfig;
+
+/// Prefix of environment overrides: `WIREFEED__KAFKA__BROKERS=...` sets `kafka.brokers`.
+pub const ENV_PREFIX: &str = "WIREFEED__";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub kafka: KafkaConfig,
+    pub output: OutputConfig,
+    pub decode: DecodeConfig,
+    pub normalise: NormaliseConfig,
+    pub dedup: DedupConfig,
+    pub tag: TagConfig,
+    pub metrics: MetricsConfig,
+    pub shutdown: ShutdownConfig,
+}
+
+/// The stage settings, as the stages need them (no Kafka).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StagesConfig {
+    pub decode: DecodeConfig,
+    pub normalise: NormaliseConfig,
+    pub dedup: DedupConfig,
+    pub tag: TagConfig,
+}
+
+impl Config {
+    pub fn stages(&self) -> StagesConfig {
+        StagesConfig {
+            decode: self.decode.clone(),
+            normalise: self.normalise.clone(),
+            dedup: self.dedup.clone(),
+            tag: self.tag.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Delivery {
+    #[default]
+    #[serde(rename = "at-least-once")]
+    AtLeastOnce,
+    #[serde(rename = "exactly-once")]
+    ExactlyOnce,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers; empty means the embedded demo broker.
+    pub brokers: String,
+    pub group_id: String,
+    pub input_topics: Vec<String>,
+    pub delivery: Delivery,
+    /// Stable per instance in exactly-once mode; defaults to `<group_id>-<hostname>`.
+    pub transactional_id: Option<String>,
+    /// Passed through to librdkafka (security.protocol, sasl.*, ssl.*, ...).
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            brokers: String::new(),
+            group_id: "wirefeed".into(),
+            input_topics: vec!["wire.raw".into()],
+            delivery: Delivery::AtLeastOnce,
+            transactional_id: None,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    pub topic: String,
+    /// Empty string: duplicates are dropped (and counted).
+    pub duplicates_topic: String,
+    pub dead_letter_topic: String,
+    pub routes: Vec<Route>,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
+            topic: "wire.enriched".into(),
+            duplicates_topic: "wire.duplicates".into(),
+            dead_letter_topic: "wire.dlq".into(),
+            routes: Vec::new(),
+        }
+    }
+}
+
+/// An extra copy of every story whose tags match `when` (all given conditions must hold).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub when: RouteCondition,
+    pub topic: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouteCondition {
+    pub region: Option<String>,
+    pub country: Option<String>,
+    /// A Media Topic qcode (`medtop:15000000`) or label ("sport").
+    pub topic: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Address of the /metrics, /healthz and /readyz server; empty disables it.
+    pub listen: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            listen: "0.0.0.0:9464".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownConfig {
+    /// How long in-flight work may drain after SIGTERM; below Kubernetes' 30 s default.
+    pub grace_period_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        ShutdownConfig {
+            grace_period_secs: 20,
+        }
+    }
+}
+
+/// A configuration problem, with the key it concerns and how to fix it.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("{key}: {message}")]
+pub struct ConfigProblem {
+    pub key: String,
+    pub message: String,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: String, message: String },
+    #[error("invalid configuration:\n{}", list(.0))]
+    Invalid(Vec<ConfigProblem>),
+}
+
+fn list(problems: &[ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Config {
+    /// Read `path` (or start from defaults when `None`), apply `WIREFEED__*` overrides from
+    /// `env`, and validate.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (text, name) = match path {
+            Some(p) => (
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?,
+                p.display().to_string(),
+            ),
+            None => (String::new(), "<defaults>".to_string()),
+        };
+        Self::from_toml_str(&text, &name, env)
+    }
+
+    pub fn from_toml_str(
+        text: &str,
+        name: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut value: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: name.to_string(),
+            message: e.to_string(),
+        })?;
+        apply_env_overrides(&mut value, env).map_err(ConfigError::Invalid)?;
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(value)).map_err(|e| {
+                let key = e.path().to_string();
+                let message = format!("{}; {}", e.inner().message(), fix_for(&key));
+                ConfigError::Invalid(vec![ConfigProblem { key, message }])
+            })?;
+        let problems = config.validate();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    /// Every semantic problem at once.
+    pub fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let mut problem = |key: &str, message: String| {
+            problems.push(ConfigProblem {
+                key: key.into(),
+                message,
+            })
+        };
+        if self.kafka.group_id.trim().is_empty() {
+            problem(
+                "kafka.group_id",
+                "must not be empty; set a consumer group id such as \"wirefeed\"".into(),
+            );
+        }
+        if self.kafka.input_topics.is_empty() {
+            problem(
+                "kafka.input_topics",
+                "must name at least one topic, e.g. [\"wire.raw\"]".into(),
+            );
+        }
+        for (i, t) in self.kafka.input_topics.iter().enumerate() {
+            if let Err(m) = check_topic_name(t) {
+                problem(&format!("kafka.input_topics[{i}]"), m);
+            }
+        }
+        if let Err(m) = check_topic_name(&self.output.topic) {
+            problem("output.topic", m);
+        }
+        if let Err(m) = check_topic_name(&self.output.dead_letter_topic) {
+            problem("output.dead_letter_topic", m);
+        }
+        if !self.output.duplicates_topic.is_empty() {
+            if let Err(m) = check_topic_name(&self.output.duplicates_topic) {
+                problem(
+                    "output.duplicates_topic",
+                    format!("{m} (or \"\" to drop duplicates)"),
+                );
+            }
+        }
+        for (i, route) in self.output.routes.iter().enumerate() {
+            if let Err(m) = check_topic_name(&route.topic) {
+                problem(&format!("output.routes[{i}].topic"), m);
+            }
+            let w = &route.when;
+            if w.region.is_none() && w.country.is_none() && w.topic.is_none() {
+                problem(
+                    &format!("output.routes[{i}].when"),
+                    "needs at least one of region, country, topic, e.g. when = { region = \"Europe\" }".into(),
+                );
+            }
+            if let Some(c) = &w.country {
+                if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
+                    problem(
+                        &format!("output.routes[{i}].when.country"),
+                        format!("{c:?} is not an ISO 3166-1 alpha-2 code; use two capital letters such as \"FR\""),
+                    );
+                }
+            }
+        }
+        for key in self.kafka.properties.keys() {
+            if MANAGED_PROPERTIES.contains(&key.as_str()) {
+                problem(
+                    &format!("kafka.properties.{key}"),
+                    "is set by wirefeed itself; use the dedicated key (kafka.brokers, kafka.group_id, kafka.delivery) instead".into(),
+                );
+            }
+        }
+        if self.dedup.max_entries == 0 {
+            problem("dedup.max_entries", "must be at least 1".into());
+        }
+        if self.dedup.window_secs == 0 {
+            problem("dedup.window_secs", "must be at least 1 second".into());
+        }
+        if !self.metrics.listen.is_empty()
+            && self.metrics.listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            problem(
+                "metrics.listen",
+                format!("{:?} is not an address; use host:port such as \"0.0.0.0:9464\", or \"\" to disable", self.metrics.listen),
+            );
+        }
+        problems
+    }
+}
+
+/// librdkafka properties wirefeed sets from its own keys; setting them in `kafka.properties`
+/// would silently fight the delivery guarantees.
+const MANAGED_PROPERTIES: &[&str] = &[
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "transactional.id",
+    "isolation.level",
+    "enable.idempotence",
+];
+
+fn check_topic_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must name a topic".into());
+    }
+    if name.len() > 249 {
+        return Err("topic names are at most 249 characters".into());
+    }
+    if name == "." || name == ".." {
+        return Err("\".\" and \"..\" are not valid topic names".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "{name:?} contains {c:?}; topic names use only letters, digits, '.', '_' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+fn fix_for(key: &str) -> &'static str {
+    if key.is_empty() || key == "." {
+        "remove or correct it (see config/wirefeed.toml for every key)"
+    } else {
+        "see config/wirefeed.toml for the expected keys and types"
+    }
+}
+
+/// `WIREFEED__KAFKA__BROKERS=a:9092` sets `kafka.brokers`. Values are parsed as TOML when they
+/// parse (numbers, booleans, arrays), else taken as strings.
+fn apply_env_overrides(
+    root: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), Vec<ConfigProblem>> {
+    let mut problems = Vec::new();
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+        if path.iter().any(|p| p.is_empty()) {
+            problems.push(ConfigProblem {
+                key: name.clone(),
+                message: "malformed override; use WIREFEED__SECTION__KEY=value".into(),
+            });
+            continue;
+        }
+        if let Err(message) = set_path(root, &path, parse_env_value(&raw)) {
+            problems.push(ConfigProblem {
+                key: name.clone(),
+                message,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    match path {
+        [] => Ok(()),
+        [last] => {
+            table.insert(last.clone(), value);
+            Ok(())
+        }
+        [first, rest @ ..] => match table
+            .entry(first.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        {
+            toml::Value::Table(t) => set_path(t, rest, value),
+            _ => Err(format!("`{first}` is not a section")),
+        },
+    }
+}
+
+fn parse_env_value(raw: &str) -> toml::Value {
+    let doc = format!("v = {raw}");
+    match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.into())),
+        Err(_) => toml::Value::String(raw.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = Config::from_toml_str("", "t", Vec::new()).unwrap();
+        assert_eq!(config.output.topic, "wire.enriched");
+    }
+
+    #[test]
+    fn unknown_key_names_its_path() {
+        let err = Config::from_toml_str("[kafka]\nbrokerz = \"x\"\n", "t", Vec::new()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("kafka"), "{text}");
+        assert!(text.contains("brokerz"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_names_its_path() {
+        let err = Config::from_toml_str("[dedup]\nmax_entries = \"many\"\n", "t", Vec::new())
+            .unwrap_err();
+        assert!(err.to_string().contains("dedup.max_entries"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_nested_keys() {
+        let env = vec![
+            ("WIREFEED__KAFKA__BROKERS".to_string(), "h:1".to_string()),
+            ("WIREFEED__DEDUP__MAX_ENTRIES".to_string(), "10".to_string()),
+            ("OTHER".to_string(), "x".to_string()),
+        ];
+        let config = Config::from_toml_str("", "t", env).unwrap();
+        assert_eq!(config.kafka.brokers, "h:1");
+        assert_eq!(config.dedup.max_entries, 10);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = "[kafka]\ninput_topics = []\n[output]\ntopic = \"bad topic\"\n[kafka.properties]\n\"group.id\" = \"x\"\n";
+        let Err(ConfigError::Invalid(problems)) = Config::from_toml_str(text, "t", Vec::new())
+        else {
+            panic!("expected invalid config");
+        };
+        let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"kafka.input_topics"));
+        assert!(keys.contains(&"output.topic"));
+        assert!(keys.contains(&"kafka.properties.group.id"));
+    }
+}

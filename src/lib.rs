@@ -1,0 +1,29 @@
+//! wirefeed turns wire stories in mixed formats into clean, deduplicated, tagged stories.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! source (kafka | file) -> decode -> normalise -> dedup -> tag -> encode -> sink (kafka | file)
+//! ```
+//!
+//! - [`source`], [`sink`]: where messages come from and go to.
+//! - [`decode`], [`normalise`], [`dedup`], [`tag`], [`encode`]: the stages; plain, synchronous,
+//!   no I/O, no Kafka.
+//! - [`pipeline`]: the one place that composes the stages.
+//! - [`process`]: the chain over files (`wirefeed process`).
+//! - [`config`], [`error`], [`model`]: shared by all.
+//! - [`eval`]: quality measurements against labelled corpora.
+
+pub mod config;
+pub mod decode;
+pub mod dedup;
+pub mod encode;
+pub mod error;
+pub mod eval;
+pub mod model;
+pub mod normalise;
+pub mod pipeline;
+pub mod process;
+pub mod sink;
+pub mod source;
+pub mod tag;

@@ -1,0 +1,3 @@
+//! Where enriched stories go: files (JSON Lines) or Kafka.
+
+pub mod file;
