@@ -40,6 +40,33 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Measure tagging and dedup quality against a labelled corpus.
+    Eval {
+        #[command(subcommand)]
+        what: EvalWhat,
+        /// Configuration file (stage settings are read from it).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalWhat {
+    /// Country tags against Reuters-21578 `places` (precision, recall, micro-F1).
+    Countries {
+        #[arg(long, default_value = "../shared/data/reuters21578/train.jsonl.gz")]
+        input: PathBuf,
+    },
+    /// Highest-scored top-level topic against the BBC News classes (accuracy).
+    Topics {
+        #[arg(long, default_value = "../shared/data/bbc-news/bbc-news.jsonl.gz")]
+        input: PathBuf,
+    },
+    /// Near-duplicate precision and recall on pairs built from Reuters stories.
+    Dedup {
+        #[arg(long, default_value = "../shared/data/reuters21578/train.jsonl.gz")]
+        input: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -66,6 +93,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let summary =
                 run_process(config.stages(), &input, format, &output, rejects.as_deref())?;
             summary.print(std::io::stderr())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { what, config } => {
+            let stages = Config::load(config.as_deref(), std::env::vars())?.stages();
+            match what {
+                EvalWhat::Countries { input } => wirefeed::eval::countries::run(&input, &stages)?,
+                EvalWhat::Topics { input } => wirefeed::eval::topics::run(&input, &stages)?,
+                EvalWhat::Dedup { input } => wirefeed::eval::dedup::run(&input, &stages)?,
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
