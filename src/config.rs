@@ -229,6 +229,17 @@ impl Config {
         }
     }
 
+    /// The resolved configuration as TOML, with secret property values replaced.
+    pub fn redacted_toml(&self) -> Result<String, toml::ser::Error> {
+        let mut copy = self.clone();
+        for (k, v) in copy.kafka.properties.iter_mut() {
+            if crate::kafka::client::is_secret(k) {
+                *v = "<redacted>".into();
+            }
+        }
+        toml::to_string_pretty(&copy)
+    }
+
     /// Every semantic problem at once.
     pub fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();

@@ -13,17 +13,27 @@
 //! - [`process`]: the chain over files (`wirefeed process`).
 //! - [`config`], [`error`], [`model`]: shared by all.
 //! - [`eval`]: quality measurements against labelled corpora.
+//! - [`kafka`]: the runtime: consumer group, offsets, transactions, producer, embedded demo.
+//! - [`route`]: which output topics a story goes to.
+//! - [`metrics`], [`admin`], [`telemetry`], [`shutdown`]: operations.
 
+pub mod admin;
 pub mod config;
 pub mod decode;
 pub mod dedup;
 pub mod encode;
 pub mod error;
 pub mod eval;
+pub mod kafka;
+pub mod metrics;
 pub mod model;
 pub mod normalise;
 pub mod pipeline;
 pub mod process;
+pub mod route;
+pub mod run;
+pub mod shutdown;
 pub mod sink;
 pub mod source;
 pub mod tag;
+pub mod telemetry;

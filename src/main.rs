@@ -3,9 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 
 use wirefeed::config::Config;
+use wirefeed::kafka::service::RunOptions;
 use wirefeed::process::run_process;
 use wirefeed::source::file::InputFormat;
 
@@ -22,6 +26,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the Kafka service; with no broker configured, an embedded demo broker with the
+    /// bundled sample stories.
+    Run {
+        /// Configuration file (TOML); `WIREFEED__SECTION__KEY` variables override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Stop once the input has been idle for `--idle-secs` and everything is committed.
+        #[arg(long)]
+        exit_when_idle: bool,
+        #[arg(long, default_value_t = 3)]
+        idle_secs: u64,
+    },
+    /// Validate a configuration file as `run` would, and print it resolved (secrets redacted).
+    CheckConfig {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Run the whole chain over files, without Kafka.
     Process {
         /// JSON Lines file (`.gz` allowed), a directory (one message per file), or `-`.
@@ -71,6 +92,7 @@ enum EvalWhat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    wirefeed::telemetry::init();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -82,6 +104,32 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run {
+            config,
+            exit_when_idle,
+            idle_secs,
+        } => {
+            let config = Config::load(config.as_deref(), std::env::vars())?;
+            let options = RunOptions {
+                exit_when_idle: exit_when_idle.then(|| Duration::from_secs(idle_secs)),
+                ..RunOptions::default()
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let summary = runtime.block_on(async {
+                let shutdown = CancellationToken::new();
+                wirefeed::shutdown::cancel_on_signal(shutdown.clone());
+                wirefeed::run::run(config, options, shutdown).await
+            })?;
+            eprintln!("{}", serde_json::to_string(&summary)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig { config } => {
+            let loaded = Config::load(Some(&config), std::env::vars())?;
+            wirefeed::pipeline::Stages::new(loaded.stages())?;
+            println!("{}", loaded.redacted_toml()?);
+            eprintln!("{}: configuration is valid", config.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Process {
             input,
             output,

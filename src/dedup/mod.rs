@@ -72,3 +72,12 @@ impl DedupIndex {
         self.entries.is_empty()
     }
 }
+
+impl DedupIndex {
+    /// Take back an admission (its transaction was aborted).
+    pub fn undo(&mut self, entry: &Entry) {
+        if let Some(pos) = self.entries.iter().rposition(|e| e == entry) {
+            self.entries.remove(pos);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The Kafka runtime: consumer group in, stages in the middle, producer out. The stages know
+//! nothing about Kafka; this module owns offsets, ordering, transactions and delivery.
+//!
+//! - [`client`]: librdkafka settings for each role, from the config.
+//! - [`context`]: rebalance and statistics callbacks, the assignment the lag gauges read.
+//! - [`offsets`]: which input offset is safe to commit, given out-of-order acknowledgements.
+//! - [`records`]: output and dead-letter records for one input record.
+//! - [`service`]: the at-least-once and exactly-once loops.
+//! - [`embedded`]: the in-process demo broker behind `wirefeed run` with no broker configured.
+
+pub mod client;
+pub mod context;
+pub mod embedded;
+pub mod offsets;
+pub mod records;
+pub mod service;

@@ -1,0 +1,175 @@
+//! The records one input record causes: enriched copies (main topic, routes, or the duplicates
+//! topic) or one dead letter. Keys are story ids; headers carry the source coordinates and the
+//! W3C `traceparent`, so every output can be traced back to its input.
+
+use crate::config::OutputConfig;
+use crate::encode::encode;
+use crate::error::Rejection;
+use crate::model::EnrichedStory;
+use crate::route::destinations;
+
+pub const H_SOURCE_TOPIC: &str = "wirefeed-source-topic";
+pub const H_SOURCE_PARTITION: &str = "wirefeed-source-partition";
+pub const H_SOURCE_OFFSET: &str = "wirefeed-source-offset";
+pub const H_SOURCE_TIMESTAMP: &str = "wirefeed-source-timestamp";
+pub const H_ERROR_KIND: &str = "wirefeed-error-kind";
+pub const H_ERROR_REASON: &str = "wirefeed-error-reason";
+pub const H_TRACEPARENT: &str = "traceparent";
+
+/// Where an input record came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// Record timestamp in milliseconds since the epoch, when the record has one.
+    pub timestamp_ms: Option<i64>,
+    pub traceparent: Option<Vec<u8>>,
+}
+
+impl Source {
+    fn headers(&self) -> Vec<(String, Vec<u8>)> {
+        let mut h = vec![
+            (H_SOURCE_TOPIC.into(), self.topic.as_bytes().to_vec()),
+            (
+                H_SOURCE_PARTITION.into(),
+                self.partition.to_string().into_bytes(),
+            ),
+            (H_SOURCE_OFFSET.into(), self.offset.to_string().into_bytes()),
+        ];
+        if let Some(ts) = self.timestamp_ms {
+            h.push((H_SOURCE_TIMESTAMP.into(), ts.to_string().into_bytes()));
+        }
+        if let Some(tp) = &self.traceparent {
+            h.push((H_TRACEPARENT.into(), tp.clone()));
+        }
+        h
+    }
+
+    pub fn origin(&self) -> String {
+        format!("{}/{}@{}", self.topic, self.partition, self.offset)
+    }
+}
+
+/// An output record, owned so it can be re-sent after a retriable failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutRecord {
+    pub topic: String,
+    pub key: Vec<u8>,
+    pub payload: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// Dedup status of the story, or "dead-letter": the `status` label of the publish metric.
+    pub status: &'static str,
+}
+
+/// The records for an enriched story: one per destination (none when a duplicate is dropped).
+pub fn story_records(
+    story: &EnrichedStory,
+    output: &OutputConfig,
+    source: &Source,
+) -> Vec<OutRecord> {
+    let topics = destinations(story, output);
+    if topics.is_empty() {
+        return Vec::new();
+    }
+    let encoded = encode(story);
+    let mut headers = encoded.headers;
+    headers.extend(source.headers());
+    topics
+        .into_iter()
+        .map(|topic| OutRecord {
+            topic: topic.to_string(),
+            key: encoded.key.clone(),
+            payload: encoded.payload.clone(),
+            headers: headers.clone(),
+            status: story.dedup.status.as_str(),
+        })
+        .collect()
+}
+
+/// The dead letter for a rejected input: the original payload and key, the reason, the origin.
+pub fn dead_letter(
+    payload: &[u8],
+    key: Option<&[u8]>,
+    rejection: &Rejection,
+    output: &OutputConfig,
+    source: &Source,
+) -> OutRecord {
+    let mut headers = vec![
+        (H_ERROR_KIND.to_string(), rejection.kind.as_bytes().to_vec()),
+        (
+            H_ERROR_REASON.to_string(),
+            rejection.reason.as_bytes().to_vec(),
+        ),
+    ];
+    headers.extend(source.headers());
+    OutRecord {
+        topic: output.dead_letter_topic.clone(),
+        key: key.map(<[u8]>::to_vec).unwrap_or_default(),
+        payload: payload.to_vec(),
+        headers,
+        status: "dead-letter",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DedupDecision, Format};
+
+    fn source() -> Source {
+        Source {
+            topic: "wire.raw".into(),
+            partition: 3,
+            offset: 42,
+            timestamp_ms: Some(1_700_000_000_000),
+            traceparent: Some(b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_vec()),
+        }
+    }
+
+    #[test]
+    fn dead_letters_keep_payload_reason_and_origin() {
+        let rej = Rejection {
+            kind: "invalid-json",
+            reason: "EOF while parsing at line 1 column 9".into(),
+        };
+        let r = dead_letter(b"{\"head", None, &rej, &OutputConfig::default(), &source());
+        assert_eq!(r.topic, "wire.dlq");
+        assert_eq!(r.payload, b"{\"head");
+        let get = |k: &str| {
+            r.headers
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| String::from_utf8_lossy(v).to_string())
+        };
+        assert_eq!(get(H_ERROR_KIND).as_deref(), Some("invalid-json"));
+        assert_eq!(get(H_SOURCE_PARTITION).as_deref(), Some("3"));
+        assert_eq!(get(H_SOURCE_OFFSET).as_deref(), Some("42"));
+        assert!(get(H_TRACEPARENT).is_some());
+    }
+
+    #[test]
+    fn story_records_are_keyed_by_id() {
+        let story = EnrichedStory {
+            id: "abc".into(),
+            version: None,
+            source: None,
+            headline: None,
+            body: "b".into(),
+            dateline: None,
+            published_at: None,
+            language: None,
+            url: None,
+            format: Format::Json,
+            countries: vec![],
+            regions: vec![],
+            topics: vec![],
+            dedup: DedupDecision::unique(),
+            warnings: vec![],
+        };
+        let recs = story_records(&story, &OutputConfig::default(), &source());
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].key, b"abc");
+        assert_eq!(recs[0].status, "unique");
+    }
+}

@@ -1,0 +1,327 @@
+//! One registry, owned here, and one method per event: every metric and its log line are
+//! defined once, so names and labels stay consistent. Counters end in `_total`, durations in
+//! `_seconds`; labels take few values (no story ids, no country lists).
+
+use prometheus::{
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+const NAMESPACE: &str = "wirefeed";
+
+/// Every metric wirefeed exports. Cheap to clone handles live inside; share it with `Arc`.
+pub struct Metrics {
+    registry: Registry,
+    pub stories_consumed: IntCounterVec,
+    pub stories_published: IntCounterVec,
+    pub records_published: IntCounterVec,
+    pub duplicates: IntCounterVec,
+    pub duplicates_dropped: IntCounter,
+    pub updates: IntCounter,
+    pub dead_letters: IntCounterVec,
+    pub delivery_failures: IntCounterVec,
+    pub stage_duration: HistogramVec,
+    pub end_to_end_latency: HistogramVec,
+    pub consumer_lag: IntGaugeVec,
+    pub in_flight: IntGauge,
+    pub dedup_index_entries: IntGauge,
+    pub transactions: IntCounterVec,
+    pub rebalances: IntCounterVec,
+    pub assigned_partitions: IntGauge,
+    pub broker_rtt: GaugeVec,
+    pub client_bytes: IntGaugeVec,
+    pub producer_queue_messages: IntGauge,
+    pub build_info: GaugeVec,
+    pub ready: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help).namespace(NAMESPACE), labels)
+                .expect("valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        let stories_consumed = counter_vec(
+            "stories_consumed_total",
+            "Input records consumed, by input topic.",
+            &["topic"],
+        );
+        let stories_published = counter_vec(
+            "stories_published_total",
+            "Input stories whose outputs the broker acknowledged, by dedup status.",
+            &["status"],
+        );
+        let records_published = counter_vec(
+            "records_published_total",
+            "Output records acknowledged by the broker, by output topic and dedup status.",
+            &["topic", "status"],
+        );
+        let duplicates = counter_vec(
+            "duplicates_total",
+            "Stories recognised as duplicates, by kind (exact, near).",
+            &["kind"],
+        );
+        let dead_letters = counter_vec(
+            "dead_letters_total",
+            "Input records sent to the dead-letter topic, by reason.",
+            &["reason"],
+        );
+        let delivery_failures = counter_vec(
+            "delivery_failures_total",
+            "Output records the broker refused or that timed out, by error.",
+            &["error"],
+        );
+        let transactions = counter_vec(
+            "transactions_total",
+            "Kafka transactions in exactly-once mode, by outcome (committed, aborted).",
+            &["outcome"],
+        );
+        let rebalances = counter_vec(
+            "rebalances_total",
+            "Consumer group rebalance events, by kind (assign, revoke, error).",
+            &["kind"],
+        );
+        let duplicates_dropped = IntCounter::with_opts(
+            Opts::new(
+                "duplicates_dropped_total",
+                "Duplicates dropped because output.duplicates_topic is empty.",
+            )
+            .namespace(NAMESPACE),
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(duplicates_dropped.clone()))
+            .expect("unique metric");
+        let updates = IntCounter::with_opts(
+            Opts::new(
+                "updates_total",
+                "Stories recognised as updates of a known story.",
+            )
+            .namespace(NAMESPACE),
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(updates.clone()))
+            .expect("unique metric");
+        let stage_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "stage_duration_seconds",
+                "Time spent in each stage per story.",
+            )
+            .namespace(NAMESPACE)
+            .buckets(vec![
+                1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2,
+            ]),
+            &["stage"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(stage_duration.clone()))
+            .expect("unique metric");
+        let end_to_end_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "end_to_end_latency_seconds",
+                "Broker acknowledgement of a story's outputs minus the input record's timestamp.",
+            )
+            .namespace(NAMESPACE)
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0,
+            ]),
+            &["delivery"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(end_to_end_latency.clone()))
+            .expect("unique metric");
+        let consumer_lag = IntGaugeVec::new(
+            Opts::new(
+                "consumer_lag_messages",
+                "High watermark minus the next offset to process, per assigned input partition.",
+            )
+            .namespace(NAMESPACE),
+            &["topic", "partition"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(consumer_lag.clone()))
+            .expect("unique metric");
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::with_opts(Opts::new(name, help).namespace(NAMESPACE))
+                .expect("valid metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique metric");
+            g
+        };
+        let in_flight = gauge(
+            "in_flight_stories",
+            "Input records consumed whose outputs are not yet acknowledged.",
+        );
+        let dedup_index_entries = gauge(
+            "dedup_index_entries",
+            "Fingerprints held by the dedup index.",
+        );
+        let assigned_partitions = gauge(
+            "assigned_partitions",
+            "Input partitions currently assigned to this instance.",
+        );
+        let producer_queue_messages = gauge(
+            "producer_queue_messages",
+            "Messages waiting in the producer's queue (librdkafka msg_cnt).",
+        );
+        let broker_rtt = GaugeVec::new(
+            Opts::new(
+                "broker_rtt_seconds",
+                "Average broker round-trip time reported by librdkafka, by client and broker.",
+            )
+            .namespace(NAMESPACE),
+            &["client", "broker"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(broker_rtt.clone()))
+            .expect("unique metric");
+        let client_bytes = IntGaugeVec::new(
+            Opts::new(
+                "client_bytes",
+                "Bytes sent (tx) and received (rx) by the Kafka client since start.",
+            )
+            .namespace(NAMESPACE),
+            &["client", "direction"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(client_bytes.clone()))
+            .expect("unique metric");
+        let build_info = GaugeVec::new(
+            Opts::new("build_info", "Always 1; labels carry the build.").namespace(NAMESPACE),
+            &["version"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(build_info.clone()))
+            .expect("unique metric");
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1.0);
+        let ready = Gauge::with_opts(
+            Opts::new("ready", "1 while /readyz answers 200.").namespace(NAMESPACE),
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(ready.clone()))
+            .expect("unique metric");
+        #[cfg(target_os = "linux")]
+        {
+            let _ = registry.register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ));
+        }
+        Metrics {
+            registry,
+            stories_consumed,
+            stories_published,
+            records_published,
+            duplicates,
+            duplicates_dropped,
+            updates,
+            dead_letters,
+            delivery_failures,
+            stage_duration,
+            end_to_end_latency,
+            consumer_lag,
+            in_flight,
+            dedup_index_entries,
+            transactions,
+            rebalances,
+            assigned_partitions,
+            broker_rtt,
+            client_bytes,
+            producer_queue_messages,
+            build_info,
+            ready,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding cannot fail");
+        String::from_utf8(buf).expect("prometheus text is UTF-8")
+    }
+
+    // Events: one method each, metric and log line together.
+
+    pub fn story_consumed(&self, topic: &str) {
+        self.stories_consumed.with_label_values(&[topic]).inc();
+    }
+
+    pub fn stages_timed(&self, t: &crate::pipeline::StageTimings) {
+        for (stage, secs) in [
+            ("decode", t.decode),
+            ("normalise", t.normalise),
+            ("tag", t.tag),
+            ("dedup", t.dedup),
+        ] {
+            self.stage_duration
+                .with_label_values(&[stage])
+                .observe(secs);
+        }
+    }
+
+    pub fn story_dead_lettered(&self, kind: &str, reason: &str, origin: &str) {
+        self.dead_letters.with_label_values(&[kind]).inc();
+        tracing::warn!(%origin, kind, reason, "Story rejected; sent to the dead-letter topic.");
+    }
+
+    pub fn duplicate_found(&self, kind: &str) {
+        self.duplicates.with_label_values(&[kind]).inc();
+    }
+
+    pub fn duplicate_dropped(&self) {
+        self.duplicates_dropped.inc();
+        tracing::debug!("Duplicate dropped: no duplicates topic configured.");
+    }
+
+    pub fn record_delivered(&self, topic: &str, status: &str) {
+        self.records_published
+            .with_label_values(&[topic, status])
+            .inc();
+    }
+
+    pub fn delivery_failed(&self, error: &str, topic: &str, origin: &str) {
+        self.delivery_failures.with_label_values(&[error]).inc();
+        tracing::error!(%origin, topic, error, "Broker refused an output record.");
+    }
+
+    pub fn transaction_finished(&self, committed: bool, stories: usize) {
+        let outcome = if committed { "committed" } else { "aborted" };
+        self.transactions.with_label_values(&[outcome]).inc();
+        if committed {
+            tracing::debug!(stories, "Transaction committed.");
+        } else {
+            tracing::warn!(
+                stories,
+                "Transaction aborted; rewinding to committed offsets."
+            );
+        }
+    }
+
+    pub fn rebalanced(&self, kind: &str, partitions: usize) {
+        self.rebalances.with_label_values(&[kind]).inc();
+        tracing::info!(kind, partitions, "Consumer group rebalance.");
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
