@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every test of the project against a real Kafka broker.
+#
+#   scripts/test.sh                      all targets (lib, bins, tests, benches) + doc tests
+#   scripts/test.sh --test broker_smoke  extra arguments go to `cargo test`; when they
+#                                        select targets, only those run
+#
+# With KAFKA_BROKERS set, that broker is used as is. Otherwise the local
+# broker from scripts/kafka.sh is used: if one is already running it is reused
+# and left running; if not, one is started on fresh data and stopped again on
+# exit, whatever the outcome.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+started_broker=0
+cleanup() {
+    if ((started_broker)); then
+        scripts/kafka.sh stop || true
+    fi
+}
+trap cleanup EXIT
+
+if [[ -z "${KAFKA_BROKERS:-}" ]]; then
+    if scripts/kafka.sh status >/dev/null 2>&1; then
+        echo "test.sh: reusing the running local broker"
+    else
+        started_broker=1
+        # A fresh log dir per run: no topics left over from earlier runs.
+        scripts/kafka.sh reset
+        scripts/kafka.sh start
+    fi
+    KAFKA_BROKERS="$(scripts/kafka.sh brokers)"
+    export KAFKA_BROKERS
+fi
+echo "test.sh: Kafka brokers: $KAFKA_BROKERS"
+
+# Arguments that choose targets replace the default "everything".
+selects_targets=0
+for arg in "$@"; do
+    case "$arg" in
+    --) break ;;
+    --lib | --bin | --bin=* | --bins | --test | --test=* | --tests | --bench | --bench=* | \
+        --benches | --example | --example=* | --examples | --doc | --all-targets)
+        selects_targets=1
+        ;;
+    esac
+done
+
+if ((selects_targets)); then
+    cargo test "$@"
+else
+    cargo test --all-targets "$@"
+    cargo test --doc "$@"
+fi
