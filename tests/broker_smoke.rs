@@ -6,12 +6,18 @@ mod support;
 use std::time::Duration;
 
 use support::{Isolation, Message, TxnOutcome};
+use tokio::sync::RwLock;
 
 const CONSUME_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Tests of this file share the broker (read) except the restart test, which
+/// needs it alone (write).
+static BROKER: RwLock<()> = RwLock::const_new(());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_committed_sees_committed_transactions_only() {
     let brokers = support::require_brokers!();
+    let _shared = BROKER.read().await;
     let topic = support::unique_name("smoke-txn");
     support::create_topics(&brokers, &[(&topic, 3)]).await;
 
@@ -72,6 +78,7 @@ async fn read_committed_sees_committed_transactions_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotent_round_trip_keeps_keys_payloads_and_headers() {
     let brokers = support::require_brokers!();
+    let _shared = BROKER.read().await;
     let topic = support::unique_name("smoke-plain");
     support::create_topics(&brokers, &[(&topic, 2)]).await;
 
@@ -114,6 +121,7 @@ async fn idempotent_round_trip_keeps_keys_payloads_and_headers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_records_and_group_offsets() {
     let brokers = support::require_brokers!();
+    let _shared = BROKER.read().await;
     let topic = support::unique_name("smoke-large");
     support::create_topics(&brokers, &[(&topic, 1)]).await;
 
@@ -155,4 +163,44 @@ async fn commit_offset(brokers: &str, group: &str, topic: &str, offset: i64) {
     support::blocking(move || consumer.commit(&tpl, CommitMode::Sync))
         .await
         .expect("commit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_broker_restart() {
+    let brokers = support::require_brokers!();
+    if !support::local_broker_managed() {
+        eprintln!("skipped: {brokers} is not the broker scripts/kafka.sh manages");
+        return;
+    }
+    let _alone = BROKER.write().await;
+    let topic = support::unique_name("smoke-restart");
+    support::create_topics(&brokers, &[(&topic, 2)]).await;
+    let before: Vec<Message> = (0..10)
+        .map(|i| Message::new(format!("before {i}")))
+        .collect();
+    support::produce_transactional(&brokers, &topic, &before, TxnOutcome::Commit).await;
+
+    support::blocking(|| support::kafka_script("restart"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    support::wait_for_broker(&brokers).await;
+
+    let after: Vec<Message> = (0..5).map(|i| Message::new(format!("after {i}"))).collect();
+    support::produce_transactional(&brokers, &topic, &after, TxnOutcome::Commit).await;
+    let records = support::consume_all(
+        &brokers,
+        &topic,
+        Isolation::ReadCommitted,
+        15,
+        CONSUME_TIMEOUT,
+    )
+    .await;
+    let mut payloads: Vec<String> = records.iter().map(|r| r.payload_str()).collect();
+    payloads.sort();
+    let mut expected: Vec<String> = (0..10)
+        .map(|i| format!("before {i}"))
+        .chain((0..5).map(|i| format!("after {i}")))
+        .collect();
+    expected.sort();
+    assert_eq!(payloads, expected);
 }

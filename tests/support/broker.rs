@@ -43,6 +43,12 @@ pub(crate) fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{millis}-{n}", std::process::id())
 }
 
+/// True when `KAFKA_BROKERS` is the broker that `scripts/kafka.sh` manages
+/// and it is running, i.e. when a test may restart it.
+pub(crate) fn local_broker_managed() -> bool {
+    kafka_script("status").is_ok()
+}
+
 /// Runs `scripts/kafka.sh <command>` (e.g. `restart` for fault tests) and
 /// returns its stdout, or an error with its output.
 ///

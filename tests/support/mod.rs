@@ -27,7 +27,7 @@ pub(crate) use admin::{
     committed_offsets, create_topics, create_topics_with_config, delete_topics, high_watermarks,
     partition_count, wait_for_broker,
 };
-pub(crate) use broker::{brokers, kafka_script, unique_name, SKIP_MESSAGE};
+pub(crate) use broker::{brokers, kafka_script, local_broker_managed, unique_name, SKIP_MESSAGE};
 pub(crate) use consume::{consume_all, consumer_config, Isolation, Record};
 pub(crate) use produce::{produce, produce_transactional, producer_config, Message, TxnOutcome};
 
