@@ -48,9 +48,35 @@ for arg in "$@"; do
     esac
 done
 
+# cargo prints one "test result:" line per test binary; the total at the end
+# counts every binary (ignored tests are reported as skipped).
+results="$(mktemp)"
+trap 'cleanup; rm -f "$results"' EXIT
+run_cargo_test() {
+    local status=0
+    cargo test "$@" 2>&1 | tee -a "$results" || status=$?
+    return "$status"
+}
+
+status=0
 if ((selects_targets)); then
-    cargo test "$@"
+    run_cargo_test "$@" || status=$?
 else
-    cargo test --all-targets "$@"
-    cargo test --doc "$@"
+    run_cargo_test --all-targets "$@" || status=$?
+    if ((status == 0)); then
+        run_cargo_test --doc "$@" || status=$?
+    fi
 fi
+
+# Stop the broker first so the total is the run's closing line.
+cleanup
+started_broker=0
+awk '/^test result:/ {
+        for (i = 1; i <= NF; i++) {
+            if ($(i + 1) ~ /^passed;?$/) passed += $i
+            if ($(i + 1) ~ /^failed;?$/) failed += $i
+            if ($(i + 1) ~ /^ignored;?$/) ignored += $i
+        }
+     }
+     END { printf "total: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$results"
+exit "$status"
