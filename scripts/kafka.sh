@@ -54,6 +54,19 @@ die() {
     exit 1
 }
 
+# A running broker keeps the port it was started with: without KAFKA_PORT,
+# status/brokers/stop follow the running broker's configuration.
+adopt_running_ports() {
+    [[ -z "${KAFKA_PORT:-}" ]] || return 0
+    broker_pid >/dev/null || return 0
+    local port cport
+    port="$(sed -n 's|^advertised.listeners=PLAINTEXT://[^:]*:\([0-9]*\)$|\1|p' "$CONFIG")"
+    cport="$(sed -n 's|^controller.quorum.voters=1@[^:]*:\([0-9]*\)$|\1|p' "$CONFIG")"
+    [[ -n "$port" ]] && PORT="$port"
+    [[ -n "$cport" ]] && CONTROLLER_PORT="$cport"
+    return 0
+}
+
 # True when something accepts TCP connections on 127.0.0.1:$1.
 port_open() {
     timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null
@@ -235,6 +248,8 @@ status() {
     say "not running"
     return 1
 }
+
+adopt_running_ports
 
 case "${1:-}" in
 start) start ;;
