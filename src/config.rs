@@ -70,8 +70,12 @@ pub struct KafkaConfig {
     pub delivery: Delivery,
     /// Stable per instance in exactly-once mode; defaults to `<group_id>-<hostname>`.
     pub transactional_id: Option<String>,
-    /// Passed through to librdkafka (security.protocol, sasl.*, ssl.*, ...).
+    /// Passed through to librdkafka for every client (security.protocol, sasl.*, ssl.*, ...).
     pub properties: BTreeMap<String, String>,
+    /// Passed through to the consumer only (session.timeout.ms, fetch.*, ...).
+    pub consumer_properties: BTreeMap<String, String>,
+    /// Passed through to the producer only (linger.ms, compression.type, ...).
+    pub producer_properties: BTreeMap<String, String>,
 }
 
 impl Default for KafkaConfig {
@@ -83,6 +87,8 @@ impl Default for KafkaConfig {
             delivery: Delivery::AtLeastOnce,
             transactional_id: None,
             properties: BTreeMap::new(),
+            consumer_properties: BTreeMap::new(),
+            producer_properties: BTreeMap::new(),
         }
     }
 }
@@ -232,7 +238,13 @@ impl Config {
     /// The resolved configuration as TOML, with secret property values replaced.
     pub fn redacted_toml(&self) -> Result<String, toml::ser::Error> {
         let mut copy = self.clone();
-        for (k, v) in copy.kafka.properties.iter_mut() {
+        for (k, v) in copy
+            .kafka
+            .properties
+            .iter_mut()
+            .chain(copy.kafka.consumer_properties.iter_mut())
+            .chain(copy.kafka.producer_properties.iter_mut())
+        {
             if crate::kafka::client::is_secret(k) {
                 *v = "<redacted>".into();
             }
@@ -300,10 +312,18 @@ impl Config {
                 }
             }
         }
-        for key in self.kafka.properties.keys() {
+        let all_properties = [
+            ("properties", &self.kafka.properties),
+            ("consumer_properties", &self.kafka.consumer_properties),
+            ("producer_properties", &self.kafka.producer_properties),
+        ];
+        for (section, key) in all_properties
+            .iter()
+            .flat_map(|(section, map)| map.keys().map(move |k| (section, k)))
+        {
             if MANAGED_PROPERTIES.contains(&key.as_str()) {
                 problem(
-                    &format!("kafka.properties.{key}"),
+                    &format!("kafka.{section}.{key}"),
                     "is set by wirefeed itself; use the dedicated key (kafka.brokers, kafka.group_id, kafka.delivery) instead".into(),
                 );
             }

@@ -1,6 +1,8 @@
 //! librdkafka settings per role. Properties from `kafka.properties` come first (security,
 //! tuning); the settings the delivery guarantees depend on are then set here and win.
 
+use std::collections::BTreeMap;
+
 use rdkafka::ClientConfig;
 
 use crate::config::{Delivery, KafkaConfig};
@@ -20,9 +22,9 @@ pub fn is_secret(key: &str) -> bool {
     SECRET_MARKERS.iter().any(|m| key.contains(m))
 }
 
-fn base(kafka: &KafkaConfig) -> ClientConfig {
+fn base(kafka: &KafkaConfig, role_properties: &BTreeMap<String, String>) -> ClientConfig {
     let mut c = ClientConfig::new();
-    for (k, v) in &kafka.properties {
+    for (k, v) in kafka.properties.iter().chain(role_properties) {
         c.set(k, v);
     }
     c.set("bootstrap.servers", &kafka.brokers);
@@ -38,7 +40,7 @@ fn set_default(c: &mut ClientConfig, key: &str, value: &str) {
 
 /// The consumer: cooperative-sticky group member that stores offsets only when told to.
 pub fn consumer(kafka: &KafkaConfig) -> ClientConfig {
-    let mut c = base(kafka);
+    let mut c = base(kafka, &kafka.consumer_properties);
     c.set("group.id", &kafka.group_id)
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("enable.auto.offset.store", "false")
@@ -60,7 +62,7 @@ pub fn consumer(kafka: &KafkaConfig) -> ClientConfig {
 /// The producer: idempotent always; transactional in exactly-once mode. The transaction
 /// timeout stays above the message timeout, so a message cannot outlive its transaction.
 pub fn producer(kafka: &KafkaConfig, transactional_id: Option<&str>) -> ClientConfig {
-    let mut c = base(kafka);
+    let mut c = base(kafka, &kafka.producer_properties);
     c.set("enable.idempotence", "true").set("acks", "all");
     set_default(&mut c, "linger.ms", "5");
     set_default(&mut c, "message.timeout.ms", "30000");
