@@ -44,11 +44,17 @@ pub struct Confusion {
 
 impl Figures {
     pub fn precision(&self) -> f64 {
-        ratio(self.true_positives, self.true_positives + self.false_positives)
+        ratio(
+            self.true_positives,
+            self.true_positives + self.false_positives,
+        )
     }
 
     pub fn recall(&self) -> f64 {
-        ratio(self.true_positives, self.true_positives + self.false_negatives)
+        ratio(
+            self.true_positives,
+            self.true_positives + self.false_negatives,
+        )
     }
 
     pub fn f1(&self) -> f64 {
@@ -101,12 +107,13 @@ pub fn run(input: &Path, config: &StagesConfig) -> anyhow::Result<()> {
 /// Evaluate without printing.
 pub fn evaluate(input: &Path, config: &StagesConfig) -> anyhow::Result<Figures> {
     let places = load_places(&places_table_for(input))?;
-    let tagger = CountryTagger::new(&config.tag.countries)
-        .context("cannot build the country tagger")?;
+    let tagger =
+        CountryTagger::new(&config.tag.countries).context("cannot build the country tagger")?;
     let reader = open(input)?;
     let mut figures = Figures::default();
     for (n, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("{}: cannot read line {}", input.display(), n + 1))?;
+        let line =
+            line.with_context(|| format!("{}: cannot read line {}", input.display(), n + 1))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -153,8 +160,7 @@ fn score(figures: &mut Figures, id: &str, expected: &HashSet<String>, predicted:
         figures.labelled += 1;
     }
     let predicted_set: HashSet<&String> = predicted.iter().collect();
-    if predicted_set.len() == expected.len() && expected.iter().all(|e| predicted_set.contains(e))
-    {
+    if predicted_set.len() == expected.len() && expected.iter().all(|e| predicted_set.contains(e)) {
         figures.exact += 1;
     }
     for p in &predicted_set {
@@ -219,7 +225,11 @@ pub fn report(input: &Path, f: &Figures) -> String {
         .iter()
         .filter(|(_, c)| c.false_positives > 0)
         .collect();
-    fps.sort_by(|a, b| b.1.false_positives.cmp(&a.1.false_positives).then(a.0.cmp(b.0)));
+    fps.sort_by(|a, b| {
+        b.1.false_positives
+            .cmp(&a.1.false_positives)
+            .then(a.0.cmp(b.0))
+    });
     let _ = writeln!(out, "top false positives (country: count, examples):");
     for (code, c) in fps.iter().take(12) {
         let _ = writeln!(
@@ -234,7 +244,11 @@ pub fn report(input: &Path, f: &Figures) -> String {
         .iter()
         .filter(|(_, c)| c.false_negatives > 0)
         .collect();
-    fns.sort_by(|a, b| b.1.false_negatives.cmp(&a.1.false_negatives).then(a.0.cmp(b.0)));
+    fns.sort_by(|a, b| {
+        b.1.false_negatives
+            .cmp(&a.1.false_negatives)
+            .then(a.0.cmp(b.0))
+    });
     let _ = writeln!(out, "top false negatives (country: count, examples):");
     for (code, c) in fns.iter().take(12) {
         let _ = writeln!(
@@ -274,7 +288,11 @@ pub fn load_places(path: &Path) -> anyhow::Result<HashMap<String, String>> {
             continue; // header
         }
         if code.len() != 2 {
-            anyhow::bail!("{}: line {}: {code:?} is not an ISO code", path.display(), i + 1);
+            anyhow::bail!(
+                "{}: line {}: {code:?} is not an ISO code",
+                path.display(),
+                i + 1
+            );
         }
         map.insert(place.trim().to_string(), code.to_string());
     }
@@ -303,7 +321,10 @@ mod tests {
         score(&mut f, "a", &exp(&["US"]), &["US".into(), "JP".into()]);
         score(&mut f, "b", &exp(&["GB", "FR"]), &["GB".into()]);
         score(&mut f, "c", &exp(&[]), &[]);
-        assert_eq!((f.true_positives, f.false_positives, f.false_negatives), (2, 1, 1));
+        assert_eq!(
+            (f.true_positives, f.false_positives, f.false_negatives),
+            (2, 1, 1)
+        );
         assert_eq!(f.exact, 1);
         assert!((f.precision() - 2.0 / 3.0).abs() < 1e-9);
         assert!((f.f1() - 2.0 / 3.0).abs() < 1e-9);

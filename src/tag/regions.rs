@@ -163,7 +163,9 @@ mod tests {
         let t = table();
         let none = ["AQ", "BV", "HM", "GS", "TF", "IO", "UM"];
         for line in crate::tag::countries::gazetteer::COUNTRIES_TSV.lines() {
-            let Some(code) = line.split('\t').next() else { continue };
+            let Some(code) = line.split('\t').next() else {
+                continue;
+            };
             if line.starts_with('#') || none.contains(&code) {
                 continue;
             }

@@ -251,7 +251,12 @@ fn parse_row(table: &str, line: &str) -> Result<Option<(Entry, bool)>, String> {
             if cols.len() < 3 {
                 return Err(format!("expected 3 or 4 columns, found {}", cols.len()));
             }
-            (cols[0], cols[1], cols[2], cols.get(3).copied().unwrap_or(""))
+            (
+                cols[0],
+                cols[1],
+                cols[2],
+                cols.get(3).copied().unwrap_or(""),
+            )
         }
     };
     let name = name.trim();
@@ -347,7 +352,10 @@ mod tests {
     #[test]
     fn curated_rows_win_and_stop_rows_remove() {
         let g = Gazetteer::from_tables(&[
-            ("extra.tsv", "GE|US\tname\tGeorgia\tperson\n-\tstop\tIsland\n"),
+            (
+                "extra.tsv",
+                "GE|US\tname\tGeorgia\tperson\n-\tstop\tIsland\n",
+            ),
             ("countries.tsv", "GE\tname\tGeorgia\nIS\talt\tIsland\n"),
             ("cities.tsv", ""),
         ])

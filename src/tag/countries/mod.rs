@@ -230,8 +230,14 @@ impl CountryTagger {
         }
         push_body(&mut text, &mut segments, &story.body);
 
+        // Names found to be people anywhere in the story are people everywhere in it
+        // ("Michael Jordan ... Jordan said").
+        let mut people: Vec<&str> = Vec::new();
         for seg in &segments {
-            self.scan(&text, seg, &mut hits);
+            self.scan(&text, seg, &mut hits, &mut people);
+        }
+        if !people.is_empty() {
+            hits.retain(|h| !h.entry.flags.person || !people.contains(&h.entry.name.as_str()));
         }
         apply_region_overrides(&text, &mut hits);
         hits
@@ -251,7 +257,12 @@ impl CountryTagger {
         for (i, h) in hits.iter().enumerate() {
             if h.entry.alt.is_none() || h.code.is_some() {
                 if let Some(code) = h.code.or(h.entry.code) {
-                    add(&mut scores, code, h.place.weight() * kind_weight(h.entry.kind), i);
+                    add(
+                        &mut scores,
+                        code,
+                        h.place.weight() * kind_weight(h.entry.kind),
+                        i,
+                    );
                 }
             }
         }
@@ -265,7 +276,12 @@ impl CountryTagger {
                 } else {
                     code
                 };
-                add(&mut scores, chosen, h.place.weight() * kind_weight(h.entry.kind), i);
+                add(
+                    &mut scores,
+                    chosen,
+                    h.place.weight() * kind_weight(h.entry.kind),
+                    i,
+                );
             }
         }
         scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
@@ -281,7 +297,9 @@ impl CountryTagger {
         segments: &mut Vec<Segment>,
         hits: &mut Vec<Hit<'g>>,
     ) {
-        let cleaned = dateline.trim().trim_end_matches(['-', '\u{2013}', '\u{2014}']);
+        let cleaned = dateline
+            .trim()
+            .trim_end_matches(['-', '\u{2013}', '\u{2014}']);
         let mut parts = cleaned.split(',');
         let place = parts.next().unwrap_or("").trim();
         if place.is_empty() {
@@ -291,7 +309,9 @@ impl CountryTagger {
             .next()
             .map(|r| fold_key(r.trim().trim_end_matches('.')))
             .and_then(|k| self.gazetteer.lookup(&k).or_else(|| self.abbreviation(&k)))
-            .filter(|e| matches!(e.kind, Kind::State | Kind::Name | Kind::Dateline) && e.code.is_some());
+            .filter(|e| {
+                matches!(e.kind, Kind::State | Kind::Name | Kind::Dateline) && e.code.is_some()
+            });
         let found = self.gazetteer.lookup(&fold_key(place));
         let start = text.len();
         match (found, region) {
@@ -333,7 +353,13 @@ impl CountryTagger {
     }
 
     /// Find the gazetteer names in one segment and keep those the rules accept.
-    fn scan<'g>(&'g self, text: &str, seg: &Segment, hits: &mut Vec<Hit<'g>>) {
+    fn scan<'g>(
+        &'g self,
+        text: &str,
+        seg: &Segment,
+        hits: &mut Vec<Hit<'g>>,
+        people: &mut Vec<&'g str>,
+    ) {
         let g = &self.gazetteer;
         let mut pos = seg.start;
         while pos < seg.end {
@@ -352,14 +378,16 @@ impl CountryTagger {
             if entry.kind == Kind::Ignore {
                 continue;
             }
-            if accept(text, s, e, entry, seg.caps) {
-                hits.push(Hit {
+            match accept(text, s, e, entry, seg.caps) {
+                Verdict::Place => hits.push(Hit {
                     start: s,
                     end: e,
                     place: seg.place,
                     entry,
                     code: None,
-                });
+                }),
+                Verdict::Person => people.push(&entry.name),
+                Verdict::Word => {}
             }
         }
     }
@@ -453,34 +481,40 @@ fn is_boundary(text: &str, s: usize, e: usize) -> bool {
     !inside(before) && !inside(after)
 }
 
+/// What a matched name turned out to be.
+enum Verdict {
+    Place,
+    /// A person's name ("Michael Jordan").
+    Person,
+    /// A common word ("turkey", "us").
+    Word,
+}
+
 /// The case, person and food rules for one match.
-fn accept(text: &str, s: usize, e: usize, entry: &Entry, caps: bool) -> bool {
+fn accept(text: &str, s: usize, e: usize, entry: &Entry, caps: bool) -> Verdict {
     let matched = &text[s..e];
     if caps {
         if entry.flags.pronoun {
             if let Some(prev) = prev_word(text, s) {
-                if PRONOUN_BEFORE
-                    .iter()
-                    .any(|w| w.eq_ignore_ascii_case(prev))
-                {
-                    return false;
+                if PRONOUN_BEFORE.iter().any(|w| w.eq_ignore_ascii_case(prev)) {
+                    return Verdict::Word;
                 }
             }
         }
     } else if entry.flags.exact {
         if matched != entry.name && matched != gazetteer::fold(&entry.name) {
-            return false;
+            return Verdict::Word;
         }
     } else if !matched.chars().next().is_some_and(|c| c.is_uppercase()) {
-        return false;
+        return Verdict::Word;
     }
     if entry.flags.food && is_food(text, s, e) {
-        return false;
+        return Verdict::Word;
     }
     if entry.flags.person && !caps && is_person(text, s, e) {
-        return false;
+        return Verdict::Person;
     }
-    true
+    Verdict::Place
 }
 
 /// Words before which "US" in capitals is the pronoun.
@@ -492,18 +526,70 @@ const PRONOUN_BEFORE: &[&str] = &[
 /// "turkey sales", "Thanksgiving turkey", "TURKEY PRICES".
 fn is_food(text: &str, s: usize, e: usize) -> bool {
     const NEXT: &[&str] = &[
-        "sales", "prices", "price", "meat", "production", "producers", "producer", "farmers",
-        "farms", "growers", "industry", "supplies", "output", "breast", "breasts", "dinner",
-        "dinners", "hatch", "poults", "slaughter", "consumption", "feed", "products",
-        "processing", "processors", "sandwich", "sandwiches", "burgers", "eggs", "flocks",
-        "flock", "stocks", "market", "markets", "exports", "imports", "leg", "legs", "roll",
-        "rolls", "ham", "bacon", "hens", "toms", "slaughterings",
+        "sales",
+        "prices",
+        "price",
+        "meat",
+        "production",
+        "producers",
+        "producer",
+        "farmers",
+        "farms",
+        "growers",
+        "industry",
+        "supplies",
+        "output",
+        "breast",
+        "breasts",
+        "dinner",
+        "dinners",
+        "hatch",
+        "poults",
+        "slaughter",
+        "consumption",
+        "feed",
+        "products",
+        "processing",
+        "processors",
+        "sandwich",
+        "sandwiches",
+        "burgers",
+        "eggs",
+        "flocks",
+        "flock",
+        "stocks",
+        "market",
+        "markets",
+        "exports",
+        "imports",
+        "leg",
+        "legs",
+        "roll",
+        "rolls",
+        "ham",
+        "bacon",
+        "hens",
+        "toms",
+        "slaughterings",
     ];
     const PREV: &[&str] = &[
-        "thanksgiving", "roast", "roasted", "frozen", "whole", "wild", "fresh", "smoked", "of",
-        "and", "chicken", "chickens", "broiler", "broilers",
+        "thanksgiving",
+        "roast",
+        "roasted",
+        "frozen",
+        "whole",
+        "wild",
+        "fresh",
+        "smoked",
+        "of",
+        "and",
+        "chicken",
+        "chickens",
+        "broiler",
+        "broilers",
     ];
-    let lower_next = next_word(text, e).is_some_and(|w| NEXT.iter().any(|n| n.eq_ignore_ascii_case(w)));
+    let lower_next =
+        next_word(text, e).is_some_and(|w| NEXT.iter().any(|n| n.eq_ignore_ascii_case(w)));
     let lower_prev = prev_word(text, s).is_some_and(|w| {
         PREV.iter().any(|p| p.eq_ignore_ascii_case(w)) && !w.starts_with(char::is_uppercase)
             || w.eq_ignore_ascii_case("thanksgiving")
@@ -541,38 +627,230 @@ fn is_name_like(w: &str) -> bool {
 }
 
 const TITLES: &[&str] = &[
-    "Mr", "Mrs", "Ms", "Miss", "Dr", "Sen", "Senator", "Rep", "Gov", "Governor", "Judge", "Coach",
-    "Professor", "Prof", "Sir", "Lady",
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Miss",
+    "Dr",
+    "Sen",
+    "Senator",
+    "Rep",
+    "Gov",
+    "Governor",
+    "Judge",
+    "Coach",
+    "Professor",
+    "Prof",
+    "Sir",
+    "Lady",
 ];
 
 /// Capitalised words that sit next to a country name without making it a person.
 const NOT_NAMES: &[&str] = &[
     // sentence openers and function words
-    "The", "In", "To", "From", "Of", "And", "For", "With", "By", "At", "On", "As", "About",
-    "Against", "Between", "Including", "Both", "Unlike", "Like", "But", "Meanwhile", "However",
-    "Also", "While", "When", "Since", "After", "Before", "Then", "Now", "Under", "Only", "Neither",
-    "Nor", "Yesterday", "Today", "Tomorrow", "Last", "Next", "This", "That", "Where", "Why",
-    "How", "Said", "Says", "Told", "Added", "Both", "Neighbouring", "Neighboring", "Oil",
-    "Southern", "Northern", "Eastern", "Western", "Central", "Sources", "Officials", "Although",
-    "Because", "Despite", "During", "Into", "Over", "Until", "Within", "Without", "Whether",
-    "Across", "Through", "Outside", "Inside", "Along", "Near", "Via", "Toward", "Towards",
-    "Versus", "Than", "Its", "Their", "His", "Her", "Our", "Such", "Neighbour", "Neighbor",
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January",
-    "February", "March", "April", "May", "June", "July", "August", "September", "October",
-    "November", "December",
+    "The",
+    "In",
+    "To",
+    "From",
+    "Of",
+    "And",
+    "For",
+    "With",
+    "By",
+    "At",
+    "On",
+    "As",
+    "About",
+    "Against",
+    "Between",
+    "Including",
+    "Both",
+    "Unlike",
+    "Like",
+    "But",
+    "Meanwhile",
+    "However",
+    "Also",
+    "While",
+    "When",
+    "Since",
+    "After",
+    "Before",
+    "Then",
+    "Now",
+    "Under",
+    "Only",
+    "Neither",
+    "Nor",
+    "Yesterday",
+    "Today",
+    "Tomorrow",
+    "Last",
+    "Next",
+    "This",
+    "That",
+    "Where",
+    "Why",
+    "How",
+    "Said",
+    "Says",
+    "Told",
+    "Added",
+    "Both",
+    "Neighbouring",
+    "Neighboring",
+    "Oil",
+    "Southern",
+    "Northern",
+    "Eastern",
+    "Western",
+    "Central",
+    "Sources",
+    "Officials",
+    "Although",
+    "Because",
+    "Despite",
+    "During",
+    "Into",
+    "Over",
+    "Until",
+    "Within",
+    "Without",
+    "Whether",
+    "Across",
+    "Through",
+    "Outside",
+    "Inside",
+    "Along",
+    "Near",
+    "Via",
+    "Toward",
+    "Towards",
+    "Versus",
+    "Than",
+    "Its",
+    "Their",
+    "His",
+    "Her",
+    "Our",
+    "Such",
+    "Neighbour",
+    "Neighbor",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
     // nouns that follow a country name in wire copy
-    "Government", "Governments", "President", "Prime", "Minister", "Ministry", "Foreign",
-    "Finance", "Trade", "Oil", "King", "Queen", "Army", "Air", "Airlines", "Airways", "Radio",
-    "Television", "News", "Agency", "Valley", "River", "Lake", "Basin", "Bank", "Petroleum",
-    "State", "National", "Power", "Pacific", "Railroad", "Railway", "University", "Company",
-    "Corp", "Corporation", "Inc", "Ltd", "Group", "Holdings", "International", "Federal",
-    "Embassy", "Ambassador", "Parliament", "Cabinet", "Supreme", "Court", "Port", "Navy",
-    "Military", "Defence", "Defense", "Interior", "Energy", "Economy", "Central", "Development",
-    "Investment", "Industries", "Telecom", "Telecommunications", "Mining", "Electric",
-    "Steel", "Cement", "Phosphate", "Potash", "Sugar", "Cotton", "Stock", "Exchange", "Monetary",
-    "Commerce", "Chamber", "Legislature", "Assembly", "Senate", "House", "Congress", "Democrats",
-    "Republicans", "Officials", "Authority", "Commission", "Council", "Board", "Institute",
-    "Times", "Post", "Herald", "Journal", "Gazette", "Tribune", "Daily",
+    "Government",
+    "Governments",
+    "President",
+    "Prime",
+    "Minister",
+    "Ministry",
+    "Foreign",
+    "Finance",
+    "Trade",
+    "Oil",
+    "King",
+    "Queen",
+    "Army",
+    "Air",
+    "Airlines",
+    "Airways",
+    "Radio",
+    "Television",
+    "News",
+    "Agency",
+    "Valley",
+    "River",
+    "Lake",
+    "Basin",
+    "Bank",
+    "Petroleum",
+    "State",
+    "National",
+    "Power",
+    "Pacific",
+    "Railroad",
+    "Railway",
+    "University",
+    "Company",
+    "Corp",
+    "Corporation",
+    "Inc",
+    "Ltd",
+    "Group",
+    "Holdings",
+    "International",
+    "Federal",
+    "Embassy",
+    "Ambassador",
+    "Parliament",
+    "Cabinet",
+    "Supreme",
+    "Court",
+    "Port",
+    "Navy",
+    "Military",
+    "Defence",
+    "Defense",
+    "Interior",
+    "Energy",
+    "Economy",
+    "Central",
+    "Development",
+    "Investment",
+    "Industries",
+    "Telecom",
+    "Telecommunications",
+    "Mining",
+    "Electric",
+    "Steel",
+    "Cement",
+    "Phosphate",
+    "Potash",
+    "Sugar",
+    "Cotton",
+    "Stock",
+    "Exchange",
+    "Monetary",
+    "Commerce",
+    "Chamber",
+    "Legislature",
+    "Assembly",
+    "Senate",
+    "House",
+    "Congress",
+    "Democrats",
+    "Republicans",
+    "Officials",
+    "Authority",
+    "Commission",
+    "Council",
+    "Board",
+    "Institute",
+    "Times",
+    "Post",
+    "Herald",
+    "Journal",
+    "Gazette",
+    "Tribune",
+    "Daily",
 ];
 
 /// The word just before `s` in the same segment, if any (punctuation other than a final dot
@@ -675,9 +953,18 @@ mod tests {
     fn jordan_person_vs_country() {
         assert!(tags(None, "Sports", "Michael Jordan scored 40 points on Sunday.").is_empty());
         assert!(tags(None, "Sports", "Coach Phil said that Mr Jordan was tired.").is_empty());
-        assert!(tags(None, "Sports", "Team guard Anthony Jordan said he was tired.").is_empty());
+        assert!(tags(
+            None,
+            "Sports",
+            "Team guard Anthony Jordan said he was tired."
+        )
+        .is_empty());
         assert_eq!(
-            tags(None, "Talks", "King Hussein of Jordan met officials in Amman."),
+            tags(
+                None,
+                "Talks",
+                "King Hussein of Jordan met officials in Amman."
+            ),
             ["JO"]
         );
         assert_eq!(tags(None, "Jordan raises bread prices", "x"), ["JO"]);
@@ -703,8 +990,16 @@ mod tests {
     fn turkey_bird_vs_country() {
         assert!(tags(None, "Poultry", "Consumers bought more turkey this year.").is_empty());
         assert!(tags(None, "Poultry", "Turkey sales rose before the holiday.").is_empty());
-        assert!(tags(None, "TURKEY PRICES FIRM AHEAD OF HOLIDAY", "Farm prices rose.").is_empty());
-        assert_eq!(tags(None, "Turkey raises rates", "Turkey raised rates."), ["TR"]);
+        assert!(tags(
+            None,
+            "TURKEY PRICES FIRM AHEAD OF HOLIDAY",
+            "Farm prices rose."
+        )
+        .is_empty());
+        assert_eq!(
+            tags(None, "Turkey raises rates", "Turkey raised rates."),
+            ["TR"]
+        );
     }
 
     #[test]
@@ -739,8 +1034,14 @@ mod tests {
     #[test]
     fn chad_and_paris_as_names() {
         assert!(tags(None, "Music", "Singer Chad Kroeger said the tour was over.").is_empty());
-        assert_eq!(tags(None, "Chad says Libya withdrew troops", "x"), ["TD", "LY"]);
-        assert_eq!(tags(None, "Troops", "Chad said Libyan troops withdrew."), ["TD"]);
+        assert_eq!(
+            tags(None, "Chad says Libya withdrew troops", "x"),
+            ["TD", "LY"]
+        );
+        assert_eq!(
+            tags(None, "Troops", "Chad said Libyan troops withdrew."),
+            ["TD"]
+        );
         assert!(tags(None, "Celebrity", "Paris Hilton arrived late.").is_empty());
     }
 
@@ -753,7 +1054,11 @@ mod tests {
     fn congo_and_korea() {
         assert_eq!(tags(None, "Congo oil", "Brazzaville said."), ["CG"]);
         assert_eq!(
-            tags(None, "Congo mines", "Kinshasa said copper output in Congo rose."),
+            tags(
+                None,
+                "Congo mines",
+                "Kinshasa said copper output in Congo rose."
+            ),
             ["CD"]
         );
         assert_eq!(tags(None, "Korea exports rise", "x"), ["KR"]);
