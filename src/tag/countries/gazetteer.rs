@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, StartKind};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
@@ -94,6 +94,9 @@ pub(crate) struct Gazetteer {
     pub(crate) by_key: HashMap<String, usize>,
     /// Entries reachable only through `by_key` (dateline-only cities).
     pub(crate) dateline_entries: Vec<Entry>,
+    /// One bit per (lower-cased) first two bytes of any pattern: most capitalised words are
+    /// turned away here without running the automaton.
+    first_two: Vec<u64>,
 }
 
 impl Gazetteer {
@@ -193,18 +196,40 @@ impl Gazetteer {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Anchored)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .map_err(|e| TableError::Parse {
                 path: "gazetteer".into(),
                 line: 0,
                 message: e.to_string(),
             })?;
+        let mut first_two = vec![0u64; 1024];
+        for p in &patterns {
+            let b = p.as_bytes();
+            if let (Some(&a), Some(&c)) = (b.first(), b.get(1)) {
+                let i = bigram(a, c);
+                first_two[i / 64] |= 1 << (i % 64);
+            }
+        }
         Ok(Gazetteer {
+            first_two,
             automaton,
             entries,
             by_key: index,
             dateline_entries,
         })
+    }
+
+    /// Whether any pattern can start at the beginning of `text`.
+    pub(crate) fn may_start(&self, text: &[u8]) -> bool {
+        match (text.first(), text.get(1)) {
+            (Some(&a), Some(&b)) => {
+                let i = bigram(a, b);
+                self.first_two[i / 64] & (1 << (i % 64)) != 0
+            }
+            _ => false,
+        }
     }
 
     /// The entry whose folded name is exactly `key` (see [`fold_key`]).
@@ -219,6 +244,10 @@ impl Gazetteer {
 }
 
 const DATELINE_BASE: usize = 1 << 40;
+
+fn bigram(a: u8, b: u8) -> usize {
+    (usize::from(a.to_ascii_lowercase()) << 8) | usize::from(b.to_ascii_lowercase())
+}
 
 /// One table row; `Ok(None)` for rows with nothing to add, the bool is true for `stop` rows.
 fn parse_row(table: &str, line: &str) -> Result<Option<(Entry, bool)>, String> {

@@ -28,10 +28,9 @@
 
 pub(crate) mod gazetteer;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
-use aho_corasick::Input;
+use aho_corasick::{Anchored, Input};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TableError;
@@ -266,11 +265,15 @@ impl CountryTagger {
                 }
             }
         }
-        let base: HashMap<Code, f32> = scores.iter().map(|(c, s, _)| (*c, *s)).collect();
+        let base: Vec<(Code, f32, usize)> = scores.clone();
         for (i, h) in hits.iter().enumerate() {
             if let (Some(alt), None) = (h.entry.alt, h.code) {
                 let Some(code) = h.entry.code else { continue };
-                let support = |c: Code| base.get(&c).copied().unwrap_or(0.0);
+                let support = |c: Code| {
+                    base.iter()
+                        .find(|(b, _, _)| *b == c)
+                        .map_or(0.0, |(_, s, _)| *s)
+                };
                 let chosen = if support(alt) > support(code) {
                     alt
                 } else {
@@ -360,44 +363,94 @@ impl CountryTagger {
         hits: &mut Vec<Hit<'g>>,
         people: &mut Vec<&'g str>,
     ) {
-        let g = &self.gazetteer;
+        // Names start at word starts only, and with a capital letter (every word qualifies in
+        // a segment in capitals): one anchored search per such word, never inside "focus" or
+        // "Nigeria", never on lower-case words. The byte scan jumps from capital to capital.
+        let bytes = text.as_bytes();
+        let end = seg.end.min(bytes.len());
         let mut pos = seg.start;
-        while pos < seg.end {
-            let Some(m) = g.automaton.find(Input::new(text).span(pos..seg.end)) else {
+        while pos < end {
+            let Some(off) = bytes[pos..end]
+                .iter()
+                .position(|&b| b.is_ascii_uppercase() || b >= 0xC0)
+            else {
                 break;
             };
-            let (s, e) = (m.start(), m.end());
-            if !is_boundary(text, s, e) {
-                pos = next_char(text, s);
-                continue;
+            pos += off;
+            let starts_word = pos == seg.start || !ends_word_char(text, pos);
+            let upper = bytes[pos].is_ascii_uppercase()
+                || text[pos..].chars().next().is_some_and(char::is_uppercase);
+            if starts_word && upper {
+                if let Some((e, entry)) = self.match_at(text, pos, end) {
+                    let s = pos;
+                    pos = e;
+                    match accept(text, s, e, entry, seg.caps) {
+                        Verdict::Place => hits.push(Hit {
+                            start: s,
+                            end: e,
+                            place: seg.place,
+                            entry,
+                            code: None,
+                        }),
+                        Verdict::Person => people.push(&entry.name),
+                        Verdict::Word => {}
+                    }
+                    continue;
+                }
             }
-            pos = e;
-            let Some(entry) = g.entries.get(m.pattern().as_usize()) else {
-                continue;
-            };
-            if entry.kind == Kind::Ignore {
-                continue;
-            }
-            match accept(text, s, e, entry, seg.caps) {
-                Verdict::Place => hits.push(Hit {
-                    start: s,
-                    end: e,
-                    place: seg.place,
-                    entry,
-                    code: None,
-                }),
-                Verdict::Person => people.push(&entry.name),
-                Verdict::Word => {}
+            // Skip the rest of this word.
+            pos += text[pos..].chars().next().map_or(1, char::len_utf8);
+            while pos < end && (bytes[pos].is_ascii_alphanumeric() || bytes[pos] >= 0x80) {
+                pos += 1;
             }
         }
     }
+
+    /// The longest gazetteer name starting at `pos` and ending at a word end; ignored phrases
+    /// are returned too (`accept` turns them down so the caller just skips them).
+    fn match_at(&self, text: &str, pos: usize, end: usize) -> Option<(usize, &Entry)> {
+        let g = &self.gazetteer;
+        if !g.may_start(text.as_bytes().get(pos..end)?) {
+            return None;
+        }
+        let input = Input::new(text).span(pos..end).anchored(Anchored::Yes);
+        let m = g.automaton.find(input)?;
+        let entry = g.entries.get(m.pattern().as_usize())?;
+        let e = word_end(text, m.end(), entry.kind)?;
+        Some((e, entry))
+    }
+}
+
+/// The character just before byte `i` is a letter or digit.
+fn ends_word_char(text: &str, i: usize) -> bool {
+    match text.as_bytes().get(i.wrapping_sub(1)) {
+        Some(b) if b.is_ascii() => b.is_ascii_alphanumeric(),
+        Some(_) => text[..i]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric),
+        None => false,
+    }
+}
+
+/// Where a match ending at `e` ends as a word, if it does: the next character must not
+/// continue the word, except a plural "s" after a demonym ("Iraqis", "South Koreans").
+fn word_end(text: &str, e: usize, kind: Kind) -> Option<usize> {
+    let continues = |i: usize| text[i..].chars().next().is_some_and(char::is_alphanumeric);
+    if !continues(e) {
+        return Some(e);
+    }
+    if kind == Kind::Demonym && text[e..].starts_with('s') && !continues(e + 1) {
+        return Some(e + 1);
+    }
+    None
 }
 
 /// Append `raw` as one segment with whitespace collapsed (wire copy breaks lines inside names).
 fn push_segment(text: &mut String, segments: &mut Vec<Segment>, raw: &str, place: Place) {
     let start = text.len();
     let mut first = true;
-    for word in raw.split_whitespace() {
+    for word in raw.split_ascii_whitespace() {
         if !first {
             text.push(' ');
         }
@@ -428,57 +481,23 @@ fn finish_segment(text: &mut String, segments: &mut Vec<Segment>, start: usize, 
 fn push_body(text: &mut String, segments: &mut Vec<Segment>, body: &str) {
     let mut para = 0usize;
     let mut start = text.len();
-    let mut pending_space = false;
-    let mut newlines = 0usize;
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_whitespace() {
-            if c == '\n' {
-                newlines += 1;
-                if newlines >= 2 || chars.peek().is_some_and(|n| *n == ' ' || *n == '\t') {
-                    // A paragraph break, unless nothing was written yet.
-                    if text.len() > start {
-                        finish_segment(text, segments, start, Place::Para(para));
-                        para += 1;
-                        start = text.len();
-                    }
-                    pending_space = false;
-                    newlines = 0;
-                    continue;
-                }
-            }
+    for line in body.split('\n') {
+        let breaks = line.starts_with([' ', '\t']) || line.trim().is_empty();
+        if breaks && text.len() > start {
+            finish_segment(text, segments, start, Place::Para(para));
+            para += 1;
+            start = text.len();
+        }
+        for word in line.split_ascii_whitespace() {
             if text.len() > start {
-                pending_space = true;
+                text.push(' ');
             }
-            continue;
+            text.push_str(word);
         }
-        newlines = 0;
-        if pending_space {
-            text.push(' ');
-            pending_space = false;
-        }
-        text.push(c);
     }
     if text.len() > start {
         finish_segment(text, segments, start, Place::Para(para));
     }
-}
-
-fn next_char(text: &str, i: usize) -> usize {
-    let mut j = i + 1;
-    while j < text.len() && !text.is_char_boundary(j) {
-        j += 1;
-    }
-    j
-}
-
-/// Neither end of the match is inside a word.
-fn is_boundary(text: &str, s: usize, e: usize) -> bool {
-    let before = text[..s].chars().next_back();
-    let after = text[e..].chars().next();
-    let inside = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
-    // "U.S." ends with a dot; "U.S.-Japan" is fine, "U.S.A" would have matched whole.
-    !inside(before) && !inside(after)
 }
 
 /// What a matched name turned out to be.
@@ -492,6 +511,9 @@ enum Verdict {
 
 /// The case, person and food rules for one match.
 fn accept(text: &str, s: usize, e: usize, entry: &Entry, caps: bool) -> Verdict {
+    if entry.kind == Kind::Ignore {
+        return Verdict::Word;
+    }
     let matched = &text[s..e];
     if caps {
         if entry.flags.pronoun {
@@ -502,7 +524,8 @@ fn accept(text: &str, s: usize, e: usize, entry: &Entry, caps: bool) -> Verdict 
             }
         }
     } else if entry.flags.exact {
-        if matched != entry.name && matched != gazetteer::fold(&entry.name) {
+        // Exact-case names are ASCII, so the table spelling is the only spelling.
+        if matched != entry.name {
             return Verdict::Word;
         }
     } else if !matched.chars().next().is_some_and(|c| c.is_uppercase()) {
