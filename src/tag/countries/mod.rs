@@ -150,8 +150,15 @@ struct Hit<'g> {
     end: usize,
     place: Place,
     entry: &'g Entry,
-    /// Set when a following region ("London, Ontario") overrides the entry's country.
+    /// Set when a following region ("London, Ontario") overrides the entry's country, or when
+    /// the story settles an ambiguous name.
     code: Option<Code>,
+}
+
+impl Hit<'_> {
+    fn weight(&self) -> f32 {
+        self.place.weight() * kind_weight(self.entry.kind)
+    }
 }
 
 impl CountryTagger {
@@ -239,52 +246,16 @@ impl CountryTagger {
             hits.retain(|h| !h.entry.flags.person || !people.contains(&h.entry.name.as_str()));
         }
         apply_region_overrides(&text, &mut hits);
+        resolve_ambiguous(&mut hits);
         hits
     }
 
     fn scored(&self, story: &Story) -> Vec<(Code, f32)> {
         let hits = self.hits(story);
-        // First pass: unambiguous evidence; second: ambiguous names take the reading the rest
-        // of the story supports.
         let mut scores: Vec<(Code, f32, usize)> = Vec::new();
-        fn add(scores: &mut Vec<(Code, f32, usize)>, code: Code, w: f32, order: usize) {
-            match scores.iter_mut().find(|(c, _, _)| *c == code) {
-                Some(s) => s.1 += w,
-                None => scores.push((code, w, order)),
-            }
-        }
         for (i, h) in hits.iter().enumerate() {
-            if h.entry.alt.is_none() || h.code.is_some() {
-                if let Some(code) = h.code.or(h.entry.code) {
-                    add(
-                        &mut scores,
-                        code,
-                        h.place.weight() * kind_weight(h.entry.kind),
-                        i,
-                    );
-                }
-            }
-        }
-        let base: Vec<(Code, f32, usize)> = scores.clone();
-        for (i, h) in hits.iter().enumerate() {
-            if let (Some(alt), None) = (h.entry.alt, h.code) {
-                let Some(code) = h.entry.code else { continue };
-                let support = |c: Code| {
-                    base.iter()
-                        .find(|(b, _, _)| *b == c)
-                        .map_or(0.0, |(_, s, _)| *s)
-                };
-                let chosen = if support(alt) > support(code) {
-                    alt
-                } else {
-                    code
-                };
-                add(
-                    &mut scores,
-                    chosen,
-                    h.place.weight() * kind_weight(h.entry.kind),
-                    i,
-                );
+            if let Some(code) = h.code.or(h.entry.code) {
+                add_score(&mut scores, code, h.weight(), i);
             }
         }
         scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
@@ -632,6 +603,9 @@ fn is_person(text: &str, s: usize, e: usize) -> bool {
         if is_name_like(prev) && !NOT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(prev)) {
             return true;
         }
+        if is_initials(prev) {
+            return true;
+        }
     }
     if let Some(next) = next_word(text, e) {
         if is_name_like(next) && !NOT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(next)) {
@@ -647,6 +621,14 @@ fn is_name_like(w: &str) -> bool {
     chars.next().is_some_and(|c| c.is_uppercase())
         && w.len() >= 3
         && chars.all(|c| c.is_lowercase())
+}
+
+/// "J.", "E.C.": initials before a surname (not "U.S." or "U.K.").
+fn is_initials(w: &str) -> bool {
+    w.len() <= 4
+        && w.ends_with('.')
+        && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'.')
+        && !matches!(w, "U.S." | "U.K." | "N.Y." | "D.C.")
 }
 
 const TITLES: &[&str] = &[
@@ -901,6 +883,46 @@ fn next_word(text: &str, e: usize) -> Option<&str> {
         .unwrap_or(tail.len());
     let w = &tail[..end];
     (!w.is_empty()).then_some(w)
+}
+
+fn add_score(scores: &mut Vec<(Code, f32, usize)>, code: Code, w: f32, order: usize) {
+    match scores.iter_mut().find(|(c, _, _)| *c == code) {
+        Some(s) => s.1 += w,
+        None => scores.push((code, w, order)),
+    }
+}
+
+/// Names with two readings ("Georgia": GE or US) take the one the rest of the story's
+/// unambiguous evidence supports more, else their first.
+fn resolve_ambiguous(hits: &mut [Hit<'_>]) {
+    if !hits
+        .iter()
+        .any(|h| h.entry.alt.is_some() && h.code.is_none())
+    {
+        return;
+    }
+    let mut base: Vec<(Code, f32, usize)> = Vec::new();
+    for (i, h) in hits.iter().enumerate() {
+        if h.entry.alt.is_none() || h.code.is_some() {
+            if let Some(code) = h.code.or(h.entry.code) {
+                add_score(&mut base, code, h.weight(), i);
+            }
+        }
+    }
+    let support = |c: Code| {
+        base.iter()
+            .find(|(b, _, _)| *b == c)
+            .map_or(0.0, |(_, s, _)| *s)
+    };
+    for h in hits.iter_mut() {
+        if let (Some(alt), Some(code), None) = (h.entry.alt, h.entry.code, h.code) {
+            h.code = Some(if support(alt) > support(code) {
+                alt
+            } else {
+                code
+            });
+        }
+    }
 }
 
 /// "London, Ontario", "Paris, Texas": a city right before ", <state or country>" belongs to
