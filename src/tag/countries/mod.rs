@@ -4,7 +4,8 @@
 //! weighted by where it stands (dateline > headline > lead paragraph > rest of the body) and by
 //! what it is (a country name counts more than a demonym, a city or an institution). A country
 //! is tagged when its evidence passes `threshold`: the dateline alone is enough, and so is a
-//! mention in the headline or the lead, but one passing mention deep in a long body is not.
+//! country name in the headline; a single name in the lead counts when nothing else does; one
+//! passing mention deep in a long body is not. `config/gazetteer/README.md` lists the weights.
 //!
 //! Ambiguous names are settled with general rules, not story-specific ones:
 //!
@@ -18,7 +19,8 @@
 //! - people: names flagged `person` ("Jordan", "Chad", "Georgia", "Israel") are dropped after a
 //!   capitalised given name or title ("Michael Jordan", "Mr Jordan") and before a capitalised
 //!   surname ("Chad Johnson");
-//! - food: "Turkey" followed by "sales", "prices", "meat"... or after "Thanksgiving" is the bird;
+//! - food: "Turkey" before "meat", "dinner"... or after "Thanksgiving" is the bird, and so is
+//!   "Turkey" before "sales" or "prices" in a story that talks about poultry;
 //! - context: names with two readings (`GE|US` for "Georgia", `CG|CD` for "Congo") take the
 //!   reading the rest of the story supports, else the first;
 //! - "City, Region": a city followed by a state or country takes that country
@@ -517,22 +519,11 @@ const PRONOUN_BEFORE: &[&str] = &[
     "JOIN", "JOINS", "ABOUT", "OF", "BY", "BEHIND", "AMONG", "BETWEEN", "SEND", "SHOW", "SAVE",
 ];
 
-/// "turkey sales", "Thanksgiving turkey", "TURKEY PRICES".
+/// "turkey meat", "Thanksgiving turkey", and "TURKEY PRICES" in a story about poultry.
 fn is_food(text: &str, s: usize, e: usize) -> bool {
-    const NEXT: &[&str] = &[
-        "sales",
-        "prices",
-        "price",
+    // Only ever the bird.
+    const FOOD_NEXT: &[&str] = &[
         "meat",
-        "production",
-        "producers",
-        "producer",
-        "farmers",
-        "farms",
-        "growers",
-        "industry",
-        "supplies",
-        "output",
         "breast",
         "breasts",
         "dinner",
@@ -540,22 +531,13 @@ fn is_food(text: &str, s: usize, e: usize) -> bool {
         "hatch",
         "poults",
         "slaughter",
-        "consumption",
-        "feed",
-        "products",
-        "processing",
-        "processors",
         "sandwich",
         "sandwiches",
+        "burger",
         "burgers",
         "eggs",
-        "flocks",
         "flock",
-        "stocks",
-        "market",
-        "markets",
-        "exports",
-        "imports",
+        "flocks",
         "leg",
         "legs",
         "roll",
@@ -564,9 +546,37 @@ fn is_food(text: &str, s: usize, e: usize) -> bool {
         "bacon",
         "hens",
         "toms",
+        "feed",
+        "processors",
+        "processing",
+        "farm",
+        "farms",
+        "raisers",
+        "growers",
         "slaughterings",
+        "carcass",
+        "carcasses",
     ];
-    const PREV: &[&str] = &[
+    // The bird only in a story about poultry ("Turkey sales" may be arms sales by Turkey).
+    const TRADE_NEXT: &[&str] = &[
+        "sales",
+        "prices",
+        "price",
+        "production",
+        "producers",
+        "output",
+        "supplies",
+        "stocks",
+        "consumption",
+        "industry",
+        "market",
+        "markets",
+        "exports",
+        "imports",
+        "farmers",
+        "products",
+    ];
+    const FOOD_PREV: &[&str] = &[
         "thanksgiving",
         "roast",
         "roasted",
@@ -575,22 +585,29 @@ fn is_food(text: &str, s: usize, e: usize) -> bool {
         "wild",
         "fresh",
         "smoked",
-        "of",
-        "and",
         "chicken",
-        "chickens",
         "broiler",
-        "broilers",
     ];
-    let lower_next =
-        next_word(text, e).is_some_and(|w| NEXT.iter().any(|n| n.eq_ignore_ascii_case(w)));
-    let lower_prev = prev_word(text, s).is_some_and(|w| {
-        PREV.iter().any(|p| p.eq_ignore_ascii_case(w)) && !w.starts_with(char::is_uppercase)
-            || w.eq_ignore_ascii_case("thanksgiving")
-            || w.eq_ignore_ascii_case("broiler")
-            || w.eq_ignore_ascii_case("chicken")
-    });
-    lower_next || lower_prev
+    let next = next_word(text, e);
+    if next.is_some_and(|w| FOOD_NEXT.iter().any(|n| n.eq_ignore_ascii_case(w))) {
+        return true;
+    }
+    if prev_word(text, s).is_some_and(|w| FOOD_PREV.iter().any(|p| p.eq_ignore_ascii_case(w))) {
+        return true;
+    }
+    next.is_some_and(|w| TRADE_NEXT.iter().any(|n| n.eq_ignore_ascii_case(w)))
+        && about_poultry(text)
+}
+
+/// The story talks about poultry: "turkeys", lower-case "turkey", "poultry", "Thanksgiving".
+fn about_poultry(text: &str) -> bool {
+    text.contains(" turkey")
+        || text.contains("turkeys")
+        || text.contains("TURKEYS")
+        || text.contains("oultry")
+        || text.contains("OULTRY")
+        || text.contains("Thanksgiving")
+        || text.contains("THANKSGIVING")
 }
 
 /// A capitalised given name or title before, or a capitalised surname after.
@@ -1038,9 +1055,14 @@ mod tests {
         assert!(tags(
             None,
             "TURKEY PRICES FIRM AHEAD OF HOLIDAY",
-            "Farm prices rose."
+            "Wholesale prices of frozen turkeys rose."
         )
         .is_empty());
+        assert!(tags(None, "Turkey meat output rises", "x").is_empty());
+        assert_eq!(
+            tags(None, "Turkey exports rise", "Turkey's exports rose 10 pct."),
+            ["TR"]
+        );
         assert_eq!(
             tags(None, "Turkey raises rates", "Turkey raised rates."),
             ["TR"]
