@@ -1141,6 +1141,33 @@ mod tests {
     }
 
     #[test]
+    fn washington_state_and_city_are_both_us() {
+        assert_eq!(tags(Some("WASHINGTON, March 3 -"), "x", "y"), ["US"]);
+        assert_eq!(tags(None, "Apple crop in Washington state", "x"), ["US"]);
+        assert_eq!(tags(None, "Storm hits Paris, Texas", "x"), ["US"]);
+        assert_eq!(tags(None, "Storm hits Paris", "x"), ["FR"]);
+    }
+
+    #[test]
+    fn raw_and_normalised_datelines() {
+        for d in [
+            "SALVADOR, Feb 26 -",
+            "SALVADOR, Feb 26",
+            "SALVADOR",
+            "Salvador -",
+        ] {
+            assert_eq!(
+                tags(Some(d), "COCOA REVIEW", "Showers continued."),
+                ["BR"],
+                "{d}"
+            );
+        }
+        assert_eq!(tags(Some("PORTLAND, Maine, April 1 -"), "x", "y"), ["US"]);
+        assert_eq!(tags(Some("NATCHEZ, Miss., April 1 -"), "x", "y"), ["US"]);
+        assert!(tags(Some("UNKNOWNVILLE, April 1 -"), "x", "y").is_empty());
+    }
+
+    #[test]
     fn historic_names() {
         for (name, code) in [
             ("West Germany", "DE"),
