@@ -91,7 +91,7 @@ pub(crate) struct Gazetteer {
     /// Entry of each automaton pattern.
     pub(crate) entries: Vec<Entry>,
     /// Every name (including dateline-only cities), by folded key, for whole-dateline lookup.
-    pub(crate) by_key: HashMap<String, usize>,
+    pub(crate) by_key: HashMap<String, Slot>,
     /// Entries reachable only through `by_key` (dateline-only cities).
     pub(crate) dateline_entries: Vec<Entry>,
     /// One bit per (lower-cased) first two bytes of any pattern: most capitalised words are
@@ -176,18 +176,17 @@ impl Gazetteer {
         let mut patterns: Vec<String> = Vec::new();
         let mut entries: Vec<Entry> = Vec::new();
         let mut dateline_entries: Vec<Entry> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        // Dateline-only entries get indices after the automaton's, offset by this marker.
+        let mut index: HashMap<String, Slot> = HashMap::new();
         for k in &order {
             let Some((entry, spellings)) = by_key.remove(k) else {
                 continue;
             };
             if entry.kind == Kind::Dateline {
-                index.insert(k.clone(), DATELINE_BASE + dateline_entries.len());
+                index.insert(k.clone(), Slot::Dateline(dateline_entries.len()));
                 dateline_entries.push(entry);
                 continue;
             }
-            index.insert(k.clone(), entries.len());
+            index.insert(k.clone(), Slot::Pattern(entries.len()));
             for s in spellings {
                 patterns.push(s);
                 entries.push(entry.clone());
@@ -234,16 +233,21 @@ impl Gazetteer {
 
     /// The entry whose folded name is exactly `key` (see [`fold_key`]).
     pub(crate) fn lookup(&self, key: &str) -> Option<&Entry> {
-        let &i = self.by_key.get(key)?;
-        if i >= DATELINE_BASE {
-            self.dateline_entries.get(i - DATELINE_BASE)
-        } else {
-            self.entries.get(i)
+        match *self.by_key.get(key)? {
+            Slot::Pattern(i) => self.entries.get(i),
+            Slot::Dateline(i) => self.dateline_entries.get(i),
         }
     }
 }
 
-const DATELINE_BASE: usize = 1 << 40;
+/// Where a name's entry lives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Slot {
+    /// Index into `entries` (the automaton's patterns).
+    Pattern(usize),
+    /// Index into `dateline_entries`.
+    Dateline(usize),
+}
 
 fn bigram(a: u8, b: u8) -> usize {
     (usize::from(a.to_ascii_lowercase()) << 8) | usize::from(b.to_ascii_lowercase())
