@@ -1,0 +1,421 @@
+//! The gazetteer: place names, demonyms, cities and indicators, each pointing at a country.
+//!
+//! Three tab-separated tables make it up, read in this order (a name met again later is
+//! ignored, so the hand-curated table wins):
+//!
+//! - `extra.tsv`: hand-written (historic names, indicators, ambiguity flags, stoplists);
+//! - `countries.tsv`: generated from mledoze/countries (ODbL) by `scripts/build_gazetteer.py`;
+//! - `cities.tsv`: generated from GeoNames cities15000 (CC BY 4.0) by the same script.
+//!
+//! Everything but the dateline-only cities goes into one Aho-Corasick automaton (ASCII case
+//! folded, leftmost-longest so "New Mexico" beats "Mexico"); the case rules are applied to each
+//! match afterwards, because case matters only for some names ("US" vs "us", "Turkey" vs
+//! "turkey").
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, StartKind};
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::TableError;
+
+/// The embedded default tables (see `config/gazetteer/LICENSE-NOTICE.md` for their terms).
+pub(crate) const EXTRA_TSV: &str = include_str!("../../../config/gazetteer/extra.tsv");
+pub(crate) const COUNTRIES_TSV: &str = include_str!("../../../config/gazetteer/countries.tsv");
+pub(crate) const CITIES_TSV: &str = include_str!("../../../config/gazetteer/cities.tsv");
+
+/// An ISO 3166-1 alpha-2 code, stored inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Code(pub(crate) [u8; 2]);
+
+impl Code {
+    fn parse(s: &str) -> Option<Code> {
+        let b = s.as_bytes();
+        (b.len() == 2 && b.iter().all(u8::is_ascii_uppercase)).then(|| Code([b[0], b[1]]))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+/// What sort of evidence a name is; the tagger weighs each kind differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Country name, official name, alternative or historic name.
+    Name,
+    Demonym,
+    City,
+    /// A city matched only as the whole dateline place.
+    Dateline,
+    /// A state, province or region inside a country.
+    State,
+    /// An institution or landmark standing for a country ("Bundesbank", "Wall Street").
+    Indicator,
+    /// A phrase consumed so the name inside it does not count ("Persian Gulf").
+    Ignore,
+}
+
+/// Extra rules attached to a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Flags {
+    /// The text must have exactly this case ("US", "Fed", "Ga.").
+    pub(crate) exact: bool,
+    /// Also a given name or surname ("Jordan", "Chad", "Georgia", "Israel").
+    pub(crate) person: bool,
+    /// Also a food ("turkey sales").
+    pub(crate) food: bool,
+    /// Also a pronoun when written in capitals ("LET US").
+    pub(crate) pronoun: bool,
+}
+
+/// One gazetteer name.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Entry {
+    /// The country this name means by default; `None` for ignored phrases.
+    pub(crate) code: Option<Code>,
+    /// The other country this name may mean when the rest of the story points there
+    /// ("Georgia": GE by default, US in a US story).
+    pub(crate) alt: Option<Code>,
+    pub(crate) kind: Kind,
+    pub(crate) flags: Flags,
+    /// The name as written in the table, for the exact-case rule.
+    pub(crate) name: String,
+}
+
+/// The loaded gazetteer, built once and then only read.
+pub(crate) struct Gazetteer {
+    pub(crate) automaton: AhoCorasick,
+    /// Entry of each automaton pattern.
+    pub(crate) entries: Vec<Entry>,
+    /// Every name (including dateline-only cities), by folded key, for whole-dateline lookup.
+    pub(crate) by_key: HashMap<String, Slot>,
+    /// Entries reachable only through `by_key` (dateline-only cities).
+    pub(crate) dateline_entries: Vec<Entry>,
+    /// One bit per (lower-cased) first two bytes of any pattern: most capitalised words are
+    /// turned away here without running the automaton.
+    first_two: Vec<u64>,
+}
+
+impl Gazetteer {
+    /// The embedded tables.
+    pub(crate) fn embedded() -> Result<Self, TableError> {
+        Self::from_tables(&[
+            ("extra.tsv", EXTRA_TSV),
+            ("countries.tsv", COUNTRIES_TSV),
+            ("cities.tsv", CITIES_TSV),
+        ])
+    }
+
+    /// The tables of a directory holding `extra.tsv`, `countries.tsv` and `cities.tsv`; a file
+    /// missing from the directory falls back to the embedded one, so a deployment can override
+    /// just the curated table.
+    pub(crate) fn from_dir(dir: &Path) -> Result<Self, TableError> {
+        let read = |name: &str, fallback: &'static str| -> Result<String, TableError> {
+            let path = dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(text),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(fallback.to_string()),
+                Err(source) => Err(TableError::Io {
+                    path: path.display().to_string(),
+                    source,
+                }),
+            }
+        };
+        let extra = read("extra.tsv", EXTRA_TSV)?;
+        let countries = read("countries.tsv", COUNTRIES_TSV)?;
+        let cities = read("cities.tsv", CITIES_TSV)?;
+        Self::from_tables(&[
+            ("extra.tsv", &extra),
+            ("countries.tsv", &countries),
+            ("cities.tsv", &cities),
+        ])
+    }
+
+    /// Build from `(name, text)` tables, earlier tables winning over later ones.
+    pub(crate) fn from_tables(tables: &[(&str, &str)]) -> Result<Self, TableError> {
+        let mut by_key: HashMap<String, (Entry, Vec<String>)> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        let mut stopped: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (table, text) in tables {
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim_end_matches('\r');
+                if line.trim().is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let parse_err = |message: String| TableError::Parse {
+                    path: (*table).to_string(),
+                    line: i + 1,
+                    message,
+                };
+                let row = parse_row(table, line).map_err(parse_err)?;
+                let Some((entry, stop)) = row else { continue };
+                let k = fold_key(&entry.name);
+                if k.is_empty() {
+                    return Err(parse_err("empty name".into()));
+                }
+                if stop {
+                    stopped.insert(k);
+                    continue;
+                }
+                if stopped.contains(&k) || by_key.contains_key(&k) {
+                    continue;
+                }
+                let mut spellings = vec![entry.name.clone()];
+                let folded = fold(&entry.name);
+                if folded != entry.name {
+                    spellings.push(folded);
+                }
+                order.push(k.clone());
+                by_key.insert(k, (entry, spellings));
+            }
+        }
+
+        let mut patterns: Vec<String> = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut dateline_entries: Vec<Entry> = Vec::new();
+        let mut index: HashMap<String, Slot> = HashMap::new();
+        for k in &order {
+            let Some((entry, spellings)) = by_key.remove(k) else {
+                continue;
+            };
+            if entry.kind == Kind::Dateline {
+                index.insert(k.clone(), Slot::Dateline(dateline_entries.len()));
+                dateline_entries.push(entry);
+                continue;
+            }
+            index.insert(k.clone(), Slot::Pattern(entries.len()));
+            for s in spellings {
+                patterns.push(s);
+                entries.push(entry.clone());
+            }
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Anchored)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .map_err(|e| TableError::Parse {
+                path: "gazetteer".into(),
+                line: 0,
+                message: e.to_string(),
+            })?;
+        let mut first_two = vec![0u64; 1024];
+        for p in &patterns {
+            let b = p.as_bytes();
+            if let (Some(&a), Some(&c)) = (b.first(), b.get(1)) {
+                let i = bigram(a, c);
+                first_two[i / 64] |= 1 << (i % 64);
+            }
+        }
+        Ok(Gazetteer {
+            first_two,
+            automaton,
+            entries,
+            by_key: index,
+            dateline_entries,
+        })
+    }
+
+    /// Whether any pattern can start at the beginning of `text`.
+    pub(crate) fn may_start(&self, text: &[u8]) -> bool {
+        match (text.first(), text.get(1)) {
+            (Some(&a), Some(&b)) => {
+                let i = bigram(a, b);
+                self.first_two[i / 64] & (1 << (i % 64)) != 0
+            }
+            _ => false,
+        }
+    }
+
+    /// The entry whose folded name is exactly `key` (see [`fold_key`]).
+    pub(crate) fn lookup(&self, key: &str) -> Option<&Entry> {
+        match *self.by_key.get(key)? {
+            Slot::Pattern(i) => self.entries.get(i),
+            Slot::Dateline(i) => self.dateline_entries.get(i),
+        }
+    }
+}
+
+/// Where a name's entry lives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Slot {
+    /// Index into `entries` (the automaton's patterns).
+    Pattern(usize),
+    /// Index into `dateline_entries`.
+    Dateline(usize),
+}
+
+fn bigram(a: u8, b: u8) -> usize {
+    (usize::from(a.to_ascii_lowercase()) << 8) | usize::from(b.to_ascii_lowercase())
+}
+
+/// One table row; `Ok(None)` for rows with nothing to add, the bool is true for `stop` rows.
+fn parse_row(table: &str, line: &str) -> Result<Option<(Entry, bool)>, String> {
+    let cols: Vec<&str> = line.split('\t').collect();
+    let (codes, kind, name, flags) = match table {
+        "cities.tsv" => {
+            // code, tier, population, name
+            if cols.len() < 4 {
+                return Err(format!("expected 4 columns, found {}", cols.len()));
+            }
+            let kind = match cols[1] {
+                "city" => "city",
+                "dateline" => "dateline",
+                other => return Err(format!("unknown tier {other:?}")),
+            };
+            (cols[0], kind, cols[3], "")
+        }
+        "countries.tsv" => {
+            // code, kind, name
+            if cols.len() < 3 {
+                return Err(format!("expected 3 columns, found {}", cols.len()));
+            }
+            let kind = match cols[1] {
+                "demonym" => "demonym",
+                _ => "name",
+            };
+            (cols[0], kind, cols[2], "")
+        }
+        _ => {
+            if cols.len() < 3 {
+                return Err(format!("expected 3 or 4 columns, found {}", cols.len()));
+            }
+            (
+                cols[0],
+                cols[1],
+                cols[2],
+                cols.get(3).copied().unwrap_or(""),
+            )
+        }
+    };
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("empty name".into());
+    }
+    let kind = match kind {
+        "name" | "historic" | "official" | "alt" => Kind::Name,
+        "demonym" => Kind::Demonym,
+        "city" => Kind::City,
+        "dateline" => Kind::Dateline,
+        "state" => Kind::State,
+        "indicator" => Kind::Indicator,
+        "ignore" => Kind::Ignore,
+        "stop" => {
+            let entry = Entry {
+                code: None,
+                alt: None,
+                kind: Kind::Ignore,
+                flags: Flags::default(),
+                name: name.to_string(),
+            };
+            return Ok(Some((entry, true)));
+        }
+        other => return Err(format!("unknown kind {other:?}")),
+    };
+    let (code, alt) = if kind == Kind::Ignore {
+        (None, None)
+    } else {
+        let mut parts = codes.split('|');
+        let first = parts.next().unwrap_or("");
+        let code =
+            Code::parse(first).ok_or_else(|| format!("{first:?} is not an ISO 3166-1 code"))?;
+        let alt = match parts.next() {
+            Some(a) => {
+                Some(Code::parse(a).ok_or_else(|| format!("{a:?} is not an ISO 3166-1 code"))?)
+            }
+            None => None,
+        };
+        (Some(code), alt)
+    };
+    let mut f = Flags::default();
+    for flag in flags.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match flag {
+            "exact" => f.exact = true,
+            "person" => f.person = true,
+            "food" => f.food = true,
+            "pronoun" => f.pronoun = true,
+            other => return Err(format!("unknown flag {other:?}")),
+        }
+    }
+    Ok(Some((
+        Entry {
+            code,
+            alt,
+            kind,
+            flags: f,
+            name: name.to_string(),
+        },
+        false,
+    )))
+}
+
+/// Strip diacritics ("Côte" -> "Cote"), keeping case.
+pub(crate) fn fold(s: &str) -> String {
+    s.nfkd().filter(|c| !is_combining_mark(*c)).collect()
+}
+
+/// The lookup key of a name: diacritics stripped, lowercased, whitespace collapsed.
+pub(crate) fn fold_key(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in fold(s).split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_tables_load() {
+        let g = Gazetteer::embedded().unwrap();
+        assert!(g.entries.len() > 2000, "{}", g.entries.len());
+        let e = g.lookup("new york").expect("New York");
+        assert_eq!(e.code, Some(Code(*b"US")));
+    }
+
+    #[test]
+    fn curated_rows_win_and_stop_rows_remove() {
+        let g = Gazetteer::from_tables(&[
+            (
+                "extra.tsv",
+                "GE|US\tname\tGeorgia\tperson\n-\tstop\tIsland\n",
+            ),
+            ("countries.tsv", "GE\tname\tGeorgia\nIS\talt\tIsland\n"),
+            ("cities.tsv", ""),
+        ])
+        .unwrap();
+        let e = g.lookup("georgia").expect("Georgia");
+        assert_eq!(e.alt, Some(Code(*b"US")));
+        assert!(e.flags.person);
+        assert!(g.lookup("island").is_none());
+    }
+
+    #[test]
+    fn bad_rows_name_table_and_line() {
+        let err = Gazetteer::from_tables(&[("extra.tsv", "# c\nXX1\tname\tFoo\n")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("extra.tsv") && err.contains("line 2"), "{err}");
+        let err = Gazetteer::from_tables(&[("extra.tsv", "FR\tplanet\tFoo\n")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("unknown kind"), "{err}");
+    }
+
+    #[test]
+    fn folding() {
+        assert_eq!(fold("Côte d'Ivoire"), "Cote d'Ivoire");
+        assert_eq!(fold_key("  SÃO   Paulo "), "sao paulo");
+    }
+}

@@ -1,0 +1,1215 @@
+//! Country tagging: which countries a story is about, most salient first.
+//!
+//! Every gazetteer name found in the story (see [`gazetteer`]) is evidence for a country,
+//! weighted by where it stands (dateline > headline > lead paragraph > rest of the body) and by
+//! what it is (a country name counts more than a demonym, a city or an institution). A country
+//! is tagged when its evidence passes `threshold`: the dateline alone is enough, and so is a
+//! country name in the headline; a single name in the lead counts when nothing else does; one
+//! passing mention deep in a long body is not. `config/gazetteer/README.md` lists the weights.
+//!
+//! Ambiguous names are settled with general rules, not story-specific ones:
+//!
+//! - case: names must be capitalised in mixed-case text ("turkey", "us", "chad" are words);
+//!   "US", "UK", "Fed" must be written exactly so; in all-capital headlines and datelines the
+//!   case says nothing, so "US" is taken for the country unless a verb or preposition that
+//!   takes a pronoun stands before it ("LET US", "FOR US");
+//! - longest match: "New Mexico", "New South Wales", "Papua New Guinea", "Guinea-Bissau" and
+//!   "Dominican Republic" win over the shorter names inside them; token boundaries keep
+//!   "Niger" out of "Nigeria";
+//! - people: names flagged `person` ("Jordan", "Chad", "Georgia", "Israel") are dropped after a
+//!   capitalised given name or title ("Michael Jordan", "Mr Jordan") and before a capitalised
+//!   surname ("Chad Johnson");
+//! - food: "Turkey" before "meat", "dinner"... or after "Thanksgiving" is the bird, and so is
+//!   "Turkey" before "sales" or "prices" in a story that talks about poultry;
+//! - context: names with two readings (`GE|US` for "Georgia", `CG|CD` for "Congo") take the
+//!   reading the rest of the story supports, else the first;
+//! - "City, Region": a city followed by a state or country takes that country
+//!   ("London, Ontario" is Canada, "Paris, Texas" the United States);
+//! - "Korea" alone means South Korea (the usual reading in business copy); North Korea needs
+//!   "North Korea", "North Korean" or "Pyongyang".
+
+pub(crate) mod gazetteer;
+
+use std::path::PathBuf;
+
+use aho_corasick::{Anchored, Input};
+use serde::{Deserialize, Serialize};
+
+use crate::error::TableError;
+use crate::model::Story;
+
+use gazetteer::{fold_key, Code, Entry, Gazetteer, Kind};
+
+/// `[tag.countries]` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CountriesConfig {
+    /// A directory with `extra.tsv`, `countries.tsv` and/or `cities.tsv` replacing the
+    /// embedded tables of the same name (see `config/gazetteer/`).
+    pub gazetteer_dir: Option<PathBuf>,
+    /// Evidence a country needs to be tagged; a country name scores 3 in the dateline, 1 in
+    /// the headline, 0.6 in the lead paragraph and 0.3 further down.
+    pub threshold: f32,
+}
+
+impl Default for CountriesConfig {
+    fn default() -> Self {
+        CountriesConfig {
+            gazetteer_dir: None,
+            threshold: DEFAULT_THRESHOLD,
+        }
+    }
+}
+
+/// The weights below and this threshold were tuned together for micro-F1 on the
+/// Reuters-21578 training split (see `wirefeed eval countries`) and checked on its unused
+/// split; they are a handful of global numbers, not per-story rules.
+pub const DEFAULT_THRESHOLD: f32 = 1.0;
+
+/// A country below this share of the top country's score is a side mention, not a subject.
+const RELATIVE: f32 = 0.2;
+
+/// When no country passes the threshold, the top one is still tagged if it has at least this
+/// much evidence (a country named once in the lead of a story with no dateline).
+const FLOOR: f32 = 0.5;
+
+/// Weight of a mention by where it stands. Reuters' indexers tag what a story is about, so
+/// one mention in the lead is not enough on its own (see `FLOOR`) but two are.
+const W_DATELINE: f32 = 3.0;
+const W_HEADLINE: f32 = 1.0;
+const W_LEAD: f32 = 0.6;
+const W_SECOND: f32 = 0.3;
+const W_REST: f32 = 0.3;
+
+/// Weight of a mention by what it is.
+fn kind_weight(kind: Kind) -> f32 {
+    match kind {
+        Kind::Name => 1.0,
+        Kind::Dateline => 1.0,
+        Kind::City => 0.5,
+        Kind::State => 0.6,
+        Kind::Demonym => 0.7,
+        Kind::Indicator => 0.45,
+        Kind::Ignore => 0.0,
+    }
+}
+
+/// One accepted mention, as [`CountryTagger::explain`] reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mention {
+    pub country: String,
+    /// The other reading of an ambiguous name ("Georgia": GE or US).
+    pub alternative: Option<String>,
+    /// "dateline", "headline" or "paragraph N".
+    pub place: String,
+    /// name, demonym, city, dateline, state or indicator.
+    pub kind: String,
+    /// The gazetteer name that matched.
+    pub name: String,
+    pub weight: f32,
+}
+
+pub struct CountryTagger {
+    gazetteer: Gazetteer,
+    threshold: f32,
+}
+
+/// Where a piece of the scanned text comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Place {
+    Dateline,
+    Headline,
+    /// Body paragraph, counted from 0.
+    Para(usize),
+}
+
+impl Place {
+    fn weight(self) -> f32 {
+        match self {
+            Place::Dateline => W_DATELINE,
+            Place::Headline => W_HEADLINE,
+            Place::Para(0) => W_LEAD,
+            Place::Para(1) => W_SECOND,
+            Place::Para(_) => W_REST,
+        }
+    }
+}
+
+/// A stretch of the scan buffer with one place and one case style.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    start: usize,
+    end: usize,
+    place: Place,
+    /// No lower-case letters: case says nothing here.
+    caps: bool,
+}
+
+/// An accepted mention.
+#[derive(Debug, Clone, Copy)]
+struct Hit<'g> {
+    start: usize,
+    end: usize,
+    place: Place,
+    entry: &'g Entry,
+    /// Set when a following region ("London, Ontario") overrides the entry's country, or when
+    /// the story settles an ambiguous name.
+    code: Option<Code>,
+}
+
+impl Hit<'_> {
+    fn weight(&self) -> f32 {
+        self.place.weight() * kind_weight(self.entry.kind)
+    }
+}
+
+impl CountryTagger {
+    pub fn new(config: &CountriesConfig) -> Result<Self, TableError> {
+        let gazetteer = match &config.gazetteer_dir {
+            Some(dir) => Gazetteer::from_dir(dir)?,
+            None => Gazetteer::embedded()?,
+        };
+        Ok(CountryTagger {
+            gazetteer,
+            threshold: config.threshold,
+        })
+    }
+
+    /// ISO 3166-1 alpha-2 codes, most salient first.
+    pub fn tag(&self, story: &Story) -> Vec<String> {
+        let scored = self.scored(story);
+        let top = scored.first().map_or(0.0, |(_, s)| *s);
+        let mut out: Vec<String> = scored
+            .iter()
+            .filter(|(_, score)| *score >= self.threshold && *score >= RELATIVE * top)
+            .map(|(code, _)| code.as_str().to_string())
+            .collect();
+        if out.is_empty() && top >= FLOOR {
+            out.extend(
+                scored
+                    .iter()
+                    .take_while(|(_, s)| *s >= top)
+                    .map(|(code, _)| code.as_str().to_string()),
+            );
+        }
+        out
+    }
+
+    /// Every country with any evidence and its score, highest first (ties: first mentioned).
+    pub fn scores(&self, story: &Story) -> Vec<(String, f32)> {
+        self.scored(story)
+            .into_iter()
+            .map(|(c, s)| (c.as_str().to_string(), s))
+            .collect()
+    }
+
+    /// Each accepted mention: (country, where, what, weight). For debugging and tuning.
+    pub fn explain(&self, story: &Story) -> Vec<Mention> {
+        self.hits(story)
+            .iter()
+            .filter_map(|h| {
+                let code = h.code.or(h.entry.code)?;
+                Some(Mention {
+                    country: code.as_str().to_string(),
+                    alternative: h.entry.alt.map(|a| a.as_str().to_string()),
+                    place: match h.place {
+                        Place::Dateline => "dateline".to_string(),
+                        Place::Headline => "headline".to_string(),
+                        Place::Para(n) => format!("paragraph {n}"),
+                    },
+                    kind: format!("{:?}", h.entry.kind).to_lowercase(),
+                    name: h.entry.name.clone(),
+                    weight: h.place.weight() * kind_weight(h.entry.kind),
+                })
+            })
+            .collect()
+    }
+
+    fn hits(&self, story: &Story) -> Vec<Hit<'_>> {
+        let mut text = String::with_capacity(story.body.len() + 128);
+        let mut segments: Vec<Segment> = Vec::with_capacity(16);
+        let mut hits: Vec<Hit<'_>> = Vec::with_capacity(16);
+
+        if let Some(dateline) = story.dateline.as_deref() {
+            self.dateline_hits(dateline, &mut text, &mut segments, &mut hits);
+        }
+        if let Some(headline) = story.headline.as_deref() {
+            push_segment(&mut text, &mut segments, headline, Place::Headline);
+        }
+        push_body(&mut text, &mut segments, &story.body);
+
+        // Names found to be people anywhere in the story are people everywhere in it
+        // ("Michael Jordan ... Jordan said").
+        let mut people: Vec<&str> = Vec::new();
+        for seg in &segments {
+            self.scan(&text, seg, &mut hits, &mut people);
+        }
+        if !people.is_empty() {
+            hits.retain(|h| !h.entry.flags.person || !people.contains(&h.entry.name.as_str()));
+        }
+        apply_region_overrides(&text, &mut hits);
+        resolve_ambiguous(&mut hits);
+        hits
+    }
+
+    fn scored(&self, story: &Story) -> Vec<(Code, f32)> {
+        let hits = self.hits(story);
+        let mut scores: Vec<(Code, f32, usize)> = Vec::new();
+        for (i, h) in hits.iter().enumerate() {
+            if let Some(code) = h.code.or(h.entry.code) {
+                add_score(&mut scores, code, h.weight(), i);
+            }
+        }
+        scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
+        scores.into_iter().map(|(c, s, _)| (c, s)).collect()
+    }
+
+    /// The dateline place ("SALVADOR, Feb 26 -" -> "SALVADOR") looked up whole, with a region
+    /// after it taking precedence ("PORTLAND, Maine"); an unknown place is scanned like text.
+    fn dateline_hits<'g>(
+        &'g self,
+        dateline: &str,
+        text: &mut String,
+        segments: &mut Vec<Segment>,
+        hits: &mut Vec<Hit<'g>>,
+    ) {
+        let cleaned = dateline
+            .trim()
+            .trim_end_matches(['-', '\u{2013}', '\u{2014}']);
+        let mut parts = cleaned.split(',');
+        let place = parts.next().unwrap_or("").trim();
+        if place.is_empty() {
+            return;
+        }
+        let region = parts
+            .next()
+            .map(|r| fold_key(r.trim().trim_end_matches('.')))
+            .and_then(|k| self.gazetteer.lookup(&k).or_else(|| self.abbreviation(&k)))
+            .filter(|e| {
+                matches!(e.kind, Kind::State | Kind::Name | Kind::Dateline) && e.code.is_some()
+            });
+        let found = self.gazetteer.lookup(&fold_key(place));
+        let start = text.len();
+        match (found, region) {
+            (Some(e), region) if e.kind != Kind::Ignore => {
+                text.push_str(place);
+                hits.push(Hit {
+                    start,
+                    end: text.len(),
+                    place: Place::Dateline,
+                    entry: e,
+                    code: region.and_then(|r| r.code),
+                });
+                text.push('\n');
+            }
+            (_, Some(r)) => {
+                text.push_str(place);
+                hits.push(Hit {
+                    start,
+                    end: text.len(),
+                    place: Place::Dateline,
+                    entry: r,
+                    code: None,
+                });
+                text.push('\n');
+            }
+            _ => push_segment(text, segments, place, Place::Dateline),
+        }
+    }
+
+    /// "Ga" for "Ga." and such: state abbreviations are stored with their dot.
+    fn abbreviation(&self, key: &str) -> Option<&Entry> {
+        if key.is_empty() || key.len() > 6 {
+            return None;
+        }
+        let mut k = String::with_capacity(key.len() + 1);
+        k.push_str(key);
+        k.push('.');
+        self.gazetteer.lookup(&k)
+    }
+
+    /// Find the gazetteer names in one segment and keep those the rules accept.
+    fn scan<'g>(
+        &'g self,
+        text: &str,
+        seg: &Segment,
+        hits: &mut Vec<Hit<'g>>,
+        people: &mut Vec<&'g str>,
+    ) {
+        // Names start at word starts only, and with a capital letter (every word qualifies in
+        // a segment in capitals): one anchored search per such word, never inside "focus" or
+        // "Nigeria", never on lower-case words. The byte scan jumps from capital to capital.
+        let bytes = text.as_bytes();
+        let end = seg.end.min(bytes.len());
+        let mut pos = seg.start;
+        while pos < end {
+            let Some(off) = bytes[pos..end]
+                .iter()
+                .position(|&b| b.is_ascii_uppercase() || b >= 0xC0)
+            else {
+                break;
+            };
+            pos += off;
+            let starts_word = pos == seg.start || !ends_word_char(text, pos);
+            let upper = bytes[pos].is_ascii_uppercase()
+                || text[pos..].chars().next().is_some_and(char::is_uppercase);
+            if starts_word && upper {
+                if let Some((e, entry)) = self.match_at(text, pos, end) {
+                    let s = pos;
+                    pos = e;
+                    match accept(text, s, e, entry, seg.caps) {
+                        Verdict::Place => hits.push(Hit {
+                            start: s,
+                            end: e,
+                            place: seg.place,
+                            entry,
+                            code: None,
+                        }),
+                        Verdict::Person => people.push(&entry.name),
+                        Verdict::Word => {}
+                    }
+                    continue;
+                }
+            }
+            // Skip the rest of this word.
+            pos += text[pos..].chars().next().map_or(1, char::len_utf8);
+            while pos < end && (bytes[pos].is_ascii_alphanumeric() || bytes[pos] >= 0x80) {
+                pos += 1;
+            }
+        }
+    }
+
+    /// The longest gazetteer name starting at `pos` and ending at a word end; ignored phrases
+    /// are returned too (`accept` turns them down so the caller just skips them).
+    fn match_at(&self, text: &str, pos: usize, end: usize) -> Option<(usize, &Entry)> {
+        let g = &self.gazetteer;
+        if !g.may_start(text.as_bytes().get(pos..end)?) {
+            return None;
+        }
+        let input = Input::new(text).span(pos..end).anchored(Anchored::Yes);
+        let m = g.automaton.find(input)?;
+        let entry = g.entries.get(m.pattern().as_usize())?;
+        let e = word_end(text, m.end(), entry.kind)?;
+        Some((e, entry))
+    }
+}
+
+/// The character just before byte `i` is a letter or digit.
+fn ends_word_char(text: &str, i: usize) -> bool {
+    match text.as_bytes().get(i.wrapping_sub(1)) {
+        Some(b) if b.is_ascii() => b.is_ascii_alphanumeric(),
+        Some(_) => text[..i]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric),
+        None => false,
+    }
+}
+
+/// Where a match ending at `e` ends as a word, if it does: the next character must not
+/// continue the word, except a plural "s" after a demonym ("Iraqis", "South Koreans").
+fn word_end(text: &str, e: usize, kind: Kind) -> Option<usize> {
+    let continues = |i: usize| text[i..].chars().next().is_some_and(char::is_alphanumeric);
+    if !continues(e) {
+        return Some(e);
+    }
+    if kind == Kind::Demonym && text[e..].starts_with('s') && !continues(e + 1) {
+        return Some(e + 1);
+    }
+    None
+}
+
+/// Append `raw` as one segment with whitespace collapsed (wire copy breaks lines inside names).
+fn push_segment(text: &mut String, segments: &mut Vec<Segment>, raw: &str, place: Place) {
+    let start = text.len();
+    let mut first = true;
+    for word in raw.split_ascii_whitespace() {
+        if !first {
+            text.push(' ');
+        }
+        text.push_str(word);
+        first = false;
+    }
+    finish_segment(text, segments, start, place);
+}
+
+fn finish_segment(text: &mut String, segments: &mut Vec<Segment>, start: usize, place: Place) {
+    let end = text.len();
+    if end > start {
+        let slice = &text[start..end];
+        let caps = !slice.bytes().any(|b| b.is_ascii_lowercase())
+            && slice.bytes().any(|b| b.is_ascii_uppercase());
+        segments.push(Segment {
+            start,
+            end,
+            place,
+            caps,
+        });
+    }
+    text.push('\n');
+}
+
+/// Append the body paragraph by paragraph. A paragraph ends at a blank line, or at a line
+/// break followed by indentation (raw wire copy indents paragraphs instead).
+fn push_body(text: &mut String, segments: &mut Vec<Segment>, body: &str) {
+    let mut para = 0usize;
+    let mut start = text.len();
+    for line in body.split('\n') {
+        let breaks = line.starts_with([' ', '\t']) || line.trim().is_empty();
+        if breaks && text.len() > start {
+            finish_segment(text, segments, start, Place::Para(para));
+            para += 1;
+            start = text.len();
+        }
+        for word in line.split_ascii_whitespace() {
+            if text.len() > start {
+                text.push(' ');
+            }
+            text.push_str(word);
+        }
+    }
+    if text.len() > start {
+        finish_segment(text, segments, start, Place::Para(para));
+    }
+}
+
+/// What a matched name turned out to be.
+enum Verdict {
+    Place,
+    /// A person's name ("Michael Jordan").
+    Person,
+    /// A common word ("turkey", "us").
+    Word,
+}
+
+/// The case, person and food rules for one match.
+fn accept(text: &str, s: usize, e: usize, entry: &Entry, caps: bool) -> Verdict {
+    if entry.kind == Kind::Ignore {
+        return Verdict::Word;
+    }
+    let matched = &text[s..e];
+    if caps {
+        if entry.flags.pronoun {
+            if let Some(prev) = prev_word(text, s) {
+                if PRONOUN_BEFORE.iter().any(|w| w.eq_ignore_ascii_case(prev)) {
+                    return Verdict::Word;
+                }
+            }
+        }
+    } else if entry.flags.exact {
+        // Exact-case names are ASCII, so the table spelling is the only spelling.
+        if matched != entry.name {
+            return Verdict::Word;
+        }
+    } else if !matched.chars().next().is_some_and(|c| c.is_uppercase()) {
+        return Verdict::Word;
+    }
+    if entry.flags.food && is_food(text, s, e) {
+        return Verdict::Word;
+    }
+    if entry.flags.person && !caps && is_person(text, s, e) {
+        return Verdict::Person;
+    }
+    Verdict::Place
+}
+
+/// Words before which "US" in capitals is the pronoun.
+const PRONOUN_BEFORE: &[&str] = &[
+    "LET", "LETS", "FOR", "WITH", "GIVE", "GIVES", "TELL", "TELLS", "TOLD", "HELP", "HELPS",
+    "JOIN", "JOINS", "ABOUT", "OF", "BY", "BEHIND", "AMONG", "BETWEEN", "SEND", "SHOW", "SAVE",
+];
+
+/// "turkey meat", "Thanksgiving turkey", and "TURKEY PRICES" in a story about poultry.
+fn is_food(text: &str, s: usize, e: usize) -> bool {
+    // Only ever the bird.
+    const FOOD_NEXT: &[&str] = &[
+        "meat",
+        "breast",
+        "breasts",
+        "dinner",
+        "dinners",
+        "hatch",
+        "poults",
+        "slaughter",
+        "sandwich",
+        "sandwiches",
+        "burger",
+        "burgers",
+        "eggs",
+        "flock",
+        "flocks",
+        "leg",
+        "legs",
+        "roll",
+        "rolls",
+        "ham",
+        "bacon",
+        "hens",
+        "toms",
+        "feed",
+        "processors",
+        "processing",
+        "farm",
+        "farms",
+        "raisers",
+        "growers",
+        "slaughterings",
+        "carcass",
+        "carcasses",
+    ];
+    // The bird only in a story about poultry ("Turkey sales" may be arms sales by Turkey).
+    const TRADE_NEXT: &[&str] = &[
+        "sales",
+        "prices",
+        "price",
+        "production",
+        "producers",
+        "output",
+        "supplies",
+        "stocks",
+        "consumption",
+        "industry",
+        "market",
+        "markets",
+        "exports",
+        "imports",
+        "farmers",
+        "products",
+    ];
+    const FOOD_PREV: &[&str] = &[
+        "thanksgiving",
+        "roast",
+        "roasted",
+        "frozen",
+        "whole",
+        "wild",
+        "fresh",
+        "smoked",
+        "chicken",
+        "broiler",
+    ];
+    let next = next_word(text, e);
+    if next.is_some_and(|w| FOOD_NEXT.iter().any(|n| n.eq_ignore_ascii_case(w))) {
+        return true;
+    }
+    if prev_word(text, s).is_some_and(|w| FOOD_PREV.iter().any(|p| p.eq_ignore_ascii_case(w))) {
+        return true;
+    }
+    next.is_some_and(|w| TRADE_NEXT.iter().any(|n| n.eq_ignore_ascii_case(w)))
+        && about_poultry(text)
+}
+
+/// The story talks about poultry: "turkeys", lower-case "turkey", "poultry", "Thanksgiving".
+fn about_poultry(text: &str) -> bool {
+    text.contains(" turkey")
+        || text.contains("turkeys")
+        || text.contains("TURKEYS")
+        || text.contains("oultry")
+        || text.contains("OULTRY")
+        || text.contains("Thanksgiving")
+        || text.contains("THANKSGIVING")
+}
+
+/// A capitalised given name or title before, or a capitalised surname after.
+fn is_person(text: &str, s: usize, e: usize) -> bool {
+    if let Some(prev) = prev_word(text, s) {
+        let prev_trim = prev.trim_end_matches('.');
+        if TITLES.iter().any(|t| t.eq_ignore_ascii_case(prev_trim)) {
+            return true;
+        }
+        if is_name_like(prev) && !NOT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(prev)) {
+            return true;
+        }
+        if is_initials(prev) {
+            return true;
+        }
+    }
+    if let Some(next) = next_word(text, e) {
+        if is_name_like(next) && !NOT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(next)) {
+            return true;
+        }
+    }
+    false
+}
+
+/// A capitalised word of letters only, not all capitals ("Michael", not "OPEC" or "the").
+fn is_name_like(w: &str) -> bool {
+    let mut chars = w.chars();
+    chars.next().is_some_and(|c| c.is_uppercase())
+        && w.len() >= 3
+        && chars.all(|c| c.is_lowercase())
+}
+
+/// "J.", "E.C.": initials before a surname (not "U.S." or "U.K.").
+fn is_initials(w: &str) -> bool {
+    w.len() <= 4
+        && w.ends_with('.')
+        && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'.')
+        && !matches!(w, "U.S." | "U.K." | "N.Y." | "D.C.")
+}
+
+const TITLES: &[&str] = &[
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Miss",
+    "Dr",
+    "Sen",
+    "Senator",
+    "Rep",
+    "Gov",
+    "Governor",
+    "Judge",
+    "Coach",
+    "Professor",
+    "Prof",
+    "Sir",
+    "Lady",
+];
+
+/// Capitalised words that sit next to a country name without making it a person.
+const NOT_NAMES: &[&str] = &[
+    // sentence openers and function words
+    "The",
+    "In",
+    "To",
+    "From",
+    "Of",
+    "And",
+    "For",
+    "With",
+    "By",
+    "At",
+    "On",
+    "As",
+    "About",
+    "Against",
+    "Between",
+    "Including",
+    "Both",
+    "Unlike",
+    "Like",
+    "But",
+    "Meanwhile",
+    "However",
+    "Also",
+    "While",
+    "When",
+    "Since",
+    "After",
+    "Before",
+    "Then",
+    "Now",
+    "Under",
+    "Only",
+    "Neither",
+    "Nor",
+    "Yesterday",
+    "Today",
+    "Tomorrow",
+    "Last",
+    "Next",
+    "This",
+    "That",
+    "Where",
+    "Why",
+    "How",
+    "Said",
+    "Says",
+    "Told",
+    "Added",
+    "Both",
+    "Neighbouring",
+    "Neighboring",
+    "Oil",
+    "Southern",
+    "Northern",
+    "Eastern",
+    "Western",
+    "Central",
+    "Sources",
+    "Officials",
+    "Although",
+    "Because",
+    "Despite",
+    "During",
+    "Into",
+    "Over",
+    "Until",
+    "Within",
+    "Without",
+    "Whether",
+    "Across",
+    "Through",
+    "Outside",
+    "Inside",
+    "Along",
+    "Near",
+    "Via",
+    "Toward",
+    "Towards",
+    "Versus",
+    "Than",
+    "Its",
+    "Their",
+    "His",
+    "Her",
+    "Our",
+    "Such",
+    "Neighbour",
+    "Neighbor",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    // nouns that follow a country name in wire copy
+    "Government",
+    "Governments",
+    "President",
+    "Prime",
+    "Minister",
+    "Ministry",
+    "Foreign",
+    "Finance",
+    "Trade",
+    "Oil",
+    "King",
+    "Queen",
+    "Army",
+    "Air",
+    "Airlines",
+    "Airways",
+    "Radio",
+    "Television",
+    "News",
+    "Agency",
+    "Valley",
+    "River",
+    "Lake",
+    "Basin",
+    "Bank",
+    "Petroleum",
+    "State",
+    "National",
+    "Power",
+    "Pacific",
+    "Railroad",
+    "Railway",
+    "University",
+    "Company",
+    "Corp",
+    "Corporation",
+    "Inc",
+    "Ltd",
+    "Group",
+    "Holdings",
+    "International",
+    "Federal",
+    "Embassy",
+    "Ambassador",
+    "Parliament",
+    "Cabinet",
+    "Supreme",
+    "Court",
+    "Port",
+    "Navy",
+    "Military",
+    "Defence",
+    "Defense",
+    "Interior",
+    "Energy",
+    "Economy",
+    "Central",
+    "Development",
+    "Investment",
+    "Industries",
+    "Telecom",
+    "Telecommunications",
+    "Mining",
+    "Electric",
+    "Steel",
+    "Cement",
+    "Phosphate",
+    "Potash",
+    "Sugar",
+    "Cotton",
+    "Stock",
+    "Exchange",
+    "Monetary",
+    "Commerce",
+    "Chamber",
+    "Legislature",
+    "Assembly",
+    "Senate",
+    "House",
+    "Congress",
+    "Democrats",
+    "Republicans",
+    "Officials",
+    "Authority",
+    "Commission",
+    "Council",
+    "Board",
+    "Institute",
+    "Times",
+    "Post",
+    "Herald",
+    "Journal",
+    "Gazette",
+    "Tribune",
+    "Daily",
+];
+
+/// The word just before `s` in the same segment, if any (punctuation other than a final dot
+/// ends the search: "Jordan, Syria" does not make "Syria" follow a name).
+fn prev_word(text: &str, s: usize) -> Option<&str> {
+    let head = &text[..s];
+    let head = head.strip_suffix(' ')?;
+    let start = head
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '.' || *c == '\''))
+        .map(|(i, c)| i + c.len_utf8())
+        .unwrap_or(0);
+    let w = &head[start..];
+    (!w.is_empty()).then_some(w)
+}
+
+/// The word just after `e` in the same segment, if any.
+fn next_word(text: &str, e: usize) -> Option<&str> {
+    let tail = text[e..].strip_prefix(' ')?;
+    let end = tail
+        .char_indices()
+        .find(|(_, c)| !c.is_alphanumeric())
+        .map(|(i, _)| i)
+        .unwrap_or(tail.len());
+    let w = &tail[..end];
+    (!w.is_empty()).then_some(w)
+}
+
+fn add_score(scores: &mut Vec<(Code, f32, usize)>, code: Code, w: f32, order: usize) {
+    match scores.iter_mut().find(|(c, _, _)| *c == code) {
+        Some(s) => s.1 += w,
+        None => scores.push((code, w, order)),
+    }
+}
+
+/// Names with two readings ("Georgia": GE or US) take the one the rest of the story's
+/// unambiguous evidence supports more, else their first.
+fn resolve_ambiguous(hits: &mut [Hit<'_>]) {
+    if !hits
+        .iter()
+        .any(|h| h.entry.alt.is_some() && h.code.is_none())
+    {
+        return;
+    }
+    let mut base: Vec<(Code, f32, usize)> = Vec::new();
+    for (i, h) in hits.iter().enumerate() {
+        if h.entry.alt.is_none() || h.code.is_some() {
+            if let Some(code) = h.code.or(h.entry.code) {
+                add_score(&mut base, code, h.weight(), i);
+            }
+        }
+    }
+    let support = |c: Code| {
+        base.iter()
+            .find(|(b, _, _)| *b == c)
+            .map_or(0.0, |(_, s, _)| *s)
+    };
+    for h in hits.iter_mut() {
+        if let (Some(alt), Some(code), None) = (h.entry.alt, h.entry.code, h.code) {
+            h.code = Some(if support(alt) > support(code) {
+                alt
+            } else {
+                code
+            });
+        }
+    }
+}
+
+/// "London, Ontario", "Paris, Texas": a city right before ", <state or country>" belongs to
+/// that state's or country's nation.
+fn apply_region_overrides(text: &str, hits: &mut [Hit<'_>]) {
+    for i in 1..hits.len() {
+        let (city, region) = (hits[i - 1], hits[i]);
+        if !matches!(city.entry.kind, Kind::City | Kind::Dateline) || city.code.is_some() {
+            continue;
+        }
+        if !matches!(region.entry.kind, Kind::State | Kind::Name) || region.entry.alt.is_some() {
+            continue;
+        }
+        let between = text.get(city.end..region.start).unwrap_or("");
+        if between == ", " || between == "," {
+            hits[i - 1].code = region.entry.code;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tagger() -> CountryTagger {
+        CountryTagger::new(&CountriesConfig::default()).unwrap()
+    }
+
+    fn story(dateline: Option<&str>, headline: &str, body: &str) -> Story {
+        Story {
+            headline: Some(headline.to_string()),
+            body: body.to_string(),
+            dateline: dateline.map(str::to_string),
+            ..Story::default()
+        }
+    }
+
+    fn tags(dateline: Option<&str>, headline: &str, body: &str) -> Vec<String> {
+        tagger().tag(&story(dateline, headline, body))
+    }
+
+    #[test]
+    fn dateline_alone_suffices() {
+        assert_eq!(
+            tags(Some("TOKYO"), "Shares end higher", "Shares rose."),
+            ["JP"]
+        );
+        assert_eq!(
+            tags(Some("PEKING, March 3 -"), "x", "The ministry said."),
+            ["CN"]
+        );
+        assert_eq!(tags(Some("NEW YORK"), "x", "y"), ["US"]);
+    }
+
+    #[test]
+    fn dateline_first_then_headline() {
+        let t = tags(
+            Some("BONN"),
+            "Germany and France agree on farm prices",
+            "Officials met in the capital.",
+        );
+        assert_eq!(t[0], "DE");
+        assert!(t.contains(&"FR".to_string()));
+    }
+
+    #[test]
+    fn passing_mention_deep_in_body_is_not_enough() {
+        let body = "Company results were strong.\n\nSales grew.\n\nProfits grew.\n\nMargins grew.\n\nIt also sells in Peru.";
+        assert!(tags(Some("CHICAGO"), "Results", body) == ["US"]);
+    }
+
+    #[test]
+    fn jordan_person_vs_country() {
+        assert!(tags(None, "Sports", "Michael Jordan scored 40 points on Sunday.").is_empty());
+        assert!(tags(None, "Sports", "Coach Phil said that Mr Jordan was tired.").is_empty());
+        assert!(tags(
+            None,
+            "Sports",
+            "Team guard Anthony Jordan said he was tired."
+        )
+        .is_empty());
+        assert_eq!(
+            tags(
+                None,
+                "Talks",
+                "King Hussein of Jordan met officials in Amman."
+            ),
+            ["JO"]
+        );
+        assert_eq!(tags(None, "Jordan raises bread prices", "x"), ["JO"]);
+    }
+
+    #[test]
+    fn georgia_state_vs_country() {
+        let us = tags(
+            None,
+            "Utility plans plant",
+            "Georgia Power said it would build a plant near Atlanta, Ga., the Georgia governor said.",
+        );
+        assert_eq!(us, ["US"]);
+        let ge = tags(
+            None,
+            "Georgia votes",
+            "Voters in Georgia went to the polls in Tbilisi on Sunday.",
+        );
+        assert_eq!(ge, ["GE"]);
+    }
+
+    #[test]
+    fn turkey_bird_vs_country() {
+        assert!(tags(None, "Poultry", "Consumers bought more turkey this year.").is_empty());
+        assert!(tags(None, "Poultry", "Turkey sales rose before the holiday.").is_empty());
+        assert!(tags(
+            None,
+            "TURKEY PRICES FIRM AHEAD OF HOLIDAY",
+            "Wholesale prices of frozen turkeys rose."
+        )
+        .is_empty());
+        assert!(tags(None, "Turkey meat output rises", "x").is_empty());
+        assert_eq!(
+            tags(None, "Turkey exports rise", "Turkey's exports rose 10 pct."),
+            ["TR"]
+        );
+        assert_eq!(
+            tags(None, "Turkey raises rates", "Turkey raised rates."),
+            ["TR"]
+        );
+    }
+
+    #[test]
+    fn longest_match_wins() {
+        assert_eq!(tags(None, "Drought in New Mexico", "x"), ["US"]);
+        assert_eq!(tags(None, "Floods in New South Wales", "x"), ["AU"]);
+        assert_eq!(tags(None, "Papua New Guinea mine opens", "x"), ["PG"]);
+        assert_eq!(tags(None, "Guinea-Bissau cashew crop", "x"), ["GW"]);
+        assert_eq!(tags(None, "Equatorial Guinea oil", "x"), ["GQ"]);
+        assert_eq!(tags(None, "Guinea bauxite output", "x"), ["GN"]);
+        assert_eq!(tags(None, "Dominican Republic sugar", "x"), ["DO"]);
+        assert_eq!(tags(None, "Dominica banana crop", "x"), ["DM"]);
+    }
+
+    #[test]
+    fn niger_is_not_nigeria() {
+        assert_eq!(tags(None, "Nigeria oil output", "x"), ["NG"]);
+        assert_eq!(tags(None, "Niger uranium", "x"), ["NE"]);
+        assert_eq!(tags(None, "Nigerian oil", "x"), ["NG"]);
+    }
+
+    #[test]
+    fn us_vs_pronoun() {
+        assert!(tags(None, "Interview", "He told us that it would rain.").is_empty());
+        assert_eq!(tags(None, "Trade", "The US said it would act."), ["US"]);
+        assert_eq!(tags(None, "Trade", "The U.S. said it would act."), ["US"]);
+        assert_eq!(tags(None, "U.S. TO CUT TARIFFS", "x"), ["US"]);
+        assert_eq!(tags(None, "US TO CUT TARIFFS", "x"), ["US"]);
+        assert!(tags(None, "LET US PRAY, SAYS BISHOP", "x").is_empty());
+    }
+
+    #[test]
+    fn chad_and_paris_as_names() {
+        assert!(tags(None, "Music", "Singer Chad Kroeger said the tour was over.").is_empty());
+        assert_eq!(
+            tags(None, "Chad says Libya withdrew troops", "x"),
+            ["TD", "LY"]
+        );
+        assert_eq!(
+            tags(None, "Troops", "Chad said Libyan troops withdrew."),
+            ["TD"]
+        );
+        assert!(tags(None, "Celebrity", "Paris Hilton arrived late.").is_empty());
+    }
+
+    #[test]
+    fn china_inside_names_is_still_china() {
+        assert_eq!(tags(None, "Bank of China loan", "x"), ["CN"]);
+    }
+
+    #[test]
+    fn congo_and_korea() {
+        assert_eq!(tags(None, "Congo oil", "Brazzaville said."), ["CG"]);
+        assert_eq!(
+            tags(
+                None,
+                "Congo mines",
+                "Kinshasa said copper output in Congo rose."
+            ),
+            ["CD"]
+        );
+        assert_eq!(tags(None, "Korea exports rise", "x"), ["KR"]);
+        assert_eq!(tags(None, "North Korea talks", "x"), ["KP"]);
+    }
+
+    #[test]
+    fn city_region_pattern() {
+        assert_eq!(tags(None, "Plant in London, Ontario closes", "x"), ["CA"]);
+        assert_eq!(tags(None, "Plant in London closes", "x"), ["GB"]);
+        assert_eq!(tags(Some("LONDON, Ontario, March 3 -"), "x", "y"), ["CA"]);
+        assert_eq!(tags(Some("LONDON, March 3 -"), "x", "y"), ["GB"]);
+    }
+
+    #[test]
+    fn washington_state_and_city_are_both_us() {
+        assert_eq!(tags(Some("WASHINGTON, March 3 -"), "x", "y"), ["US"]);
+        assert_eq!(tags(None, "Apple crop in Washington state", "x"), ["US"]);
+        assert_eq!(tags(None, "Storm hits Paris, Texas", "x"), ["US"]);
+        assert_eq!(tags(None, "Storm hits Paris", "x"), ["FR"]);
+    }
+
+    #[test]
+    fn raw_and_normalised_datelines() {
+        for d in [
+            "SALVADOR, Feb 26 -",
+            "SALVADOR, Feb 26",
+            "SALVADOR",
+            "Salvador -",
+        ] {
+            assert_eq!(
+                tags(Some(d), "COCOA REVIEW", "Showers continued."),
+                ["BR"],
+                "{d}"
+            );
+        }
+        assert_eq!(tags(Some("PORTLAND, Maine, April 1 -"), "x", "y"), ["US"]);
+        assert_eq!(tags(Some("NATCHEZ, Miss., April 1 -"), "x", "y"), ["US"]);
+        assert!(tags(Some("UNKNOWNVILLE, April 1 -"), "x", "y").is_empty());
+    }
+
+    #[test]
+    fn historic_names() {
+        for (name, code) in [
+            ("West Germany", "DE"),
+            ("East Germany", "DE"),
+            ("Soviet Union", "RU"),
+            ("USSR", "RU"),
+            ("Burma", "MM"),
+            ("Zaire", "CD"),
+            ("Kampuchea", "KH"),
+            ("Ceylon", "LK"),
+            ("Rhodesia", "ZW"),
+            ("Czechoslovakia", "CZ"),
+            ("Yugoslavia", "RS"),
+            ("Persia", "IR"),
+            ("Siam", "TH"),
+        ] {
+            assert_eq!(tags(None, &format!("{name} news"), "x"), [code], "{name}");
+        }
+    }
+
+    #[test]
+    fn raw_wire_copy_with_wrapped_names() {
+        let body = "    The central bank of the\nUnited States and officials in New\nZealand said.\n    More text.\n Reuter";
+        let s = story(Some("WELLINGTON, March 3 -"), "RATES", body);
+        assert_eq!(tagger().tag(&s), ["NZ"]);
+        let mentions = tagger().explain(&s);
+        let names: Vec<&str> = mentions.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["Wellington", "United States", "New Zealand"]);
+        assert_eq!(mentions[0].place, "dateline");
+        assert_eq!(mentions[1].place, "paragraph 0");
+    }
+
+    #[test]
+    fn demonyms_count() {
+        assert_eq!(
+            tags(None, "Iraqi forces shell Iranian towns", "x"),
+            ["IQ", "IR"]
+        );
+    }
+
+    #[test]
+    fn empty_story_has_no_countries() {
+        assert!(tagger().tag(&Story::default()).is_empty());
+    }
+}
