@@ -19,47 +19,77 @@ use crate::metrics::Metrics;
 /// The loop beats at least every second even when idle.
 const WEDGED_AFTER: Duration = Duration::from_secs(30);
 
-/// Readiness and liveness, written by the service and read by the endpoints.
+/// Readiness and liveness, written by the service and the Kafka callbacks, read by the
+/// endpoints. Ready means: joined the group, brokers reachable, not draining.
 pub struct Health {
-    ready: AtomicBool,
-    reason: Mutex<String>,
+    joined: AtomicBool,
+    brokers_down: AtomicBool,
+    draining: AtomicBool,
     last_beat_ms: AtomicI64,
     metrics: Arc<Metrics>,
+    logged_ready: Mutex<Option<bool>>,
 }
 
 impl Health {
     pub fn new(metrics: Arc<Metrics>) -> Self {
         Health {
-            ready: AtomicBool::new(false),
-            reason: Mutex::new("starting".into()),
+            joined: AtomicBool::new(false),
+            brokers_down: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             last_beat_ms: AtomicI64::new(now_ms()),
             metrics,
+            logged_ready: Mutex::new(None),
         }
     }
 
-    pub fn set_ready(&self) {
-        if !self.ready.swap(true, Ordering::SeqCst) {
-            tracing::info!("Ready.");
-        }
-        self.metrics.ready.set(1.0);
+    /// The consumer joined its group (an assignment arrived, possibly empty).
+    pub fn set_joined(&self, joined: bool) {
+        self.joined.store(joined, Ordering::SeqCst);
+        self.changed();
     }
 
-    pub fn set_not_ready(&self, reason: &str) {
-        if let Ok(mut r) = self.reason.lock() {
-            *r = reason.to_string();
-        }
-        if self.ready.swap(false, Ordering::SeqCst) {
-            tracing::info!(reason, "Not ready.");
-        }
-        self.metrics.ready.set(0.0);
+    /// librdkafka reported all brokers down, or a broker back up.
+    pub fn set_brokers_down(&self, down: bool) {
+        self.brokers_down.store(down, Ordering::SeqCst);
+        self.changed();
+    }
+
+    /// Shutdown began: stop taking traffic while in-flight work drains.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+        self.changed();
     }
 
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst)
+        self.reason().is_none()
     }
 
-    pub fn reason(&self) -> String {
-        self.reason.lock().map(|r| r.clone()).unwrap_or_default()
+    /// Why the service is not ready, or `None` when it is.
+    pub fn reason(&self) -> Option<&'static str> {
+        if self.draining.load(Ordering::SeqCst) {
+            Some("draining")
+        } else if self.brokers_down.load(Ordering::SeqCst) {
+            Some("all brokers down")
+        } else if !self.joined.load(Ordering::SeqCst) {
+            Some("not joined to the consumer group yet")
+        } else {
+            None
+        }
+    }
+
+    fn changed(&self) {
+        let ready = self.is_ready();
+        self.metrics.ready.set(if ready { 1.0 } else { 0.0 });
+        let Ok(mut logged) = self.logged_ready.lock() else {
+            return;
+        };
+        if *logged != Some(ready) {
+            *logged = Some(ready);
+            match self.reason() {
+                None => tracing::info!("Ready."),
+                Some(reason) => tracing::info!(reason, "Not ready."),
+            }
+        }
     }
 
     /// Called by the service loop on every turn.
@@ -110,13 +140,12 @@ pub async fn serve(
             "/readyz",
             get(
                 |State((_, h)): State<(Arc<Metrics>, Arc<Health>)>| async move {
-                    if h.is_ready() {
-                        (StatusCode::OK, "ready\n".to_string())
-                    } else {
-                        (
+                    match h.reason() {
+                        None => (StatusCode::OK, "ready\n".to_string()),
+                        Some(reason) => (
                             StatusCode::SERVICE_UNAVAILABLE,
-                            format!("not ready: {}\n", h.reason()),
-                        )
+                            format!("not ready: {reason}\n"),
+                        ),
                     }
                 },
             ),

@@ -13,9 +13,11 @@ pub enum Format {
     Ninjs,
     ApMedia,
     NewsmlG2,
+    #[serde(rename = "newsml-1")]
     Newsml1,
     Nitf,
     Anpa,
+    #[serde(rename = "iptc-7901")]
     Iptc7901,
     Text,
 }

@@ -55,6 +55,14 @@ impl ClientContext for WirefeedContext {
         if self.role == "producer" {
             m.producer_queue_messages.set(stats.msg_cnt as i64);
         }
+        // Statistics arrive every few seconds; any broker up clears an "all brokers down".
+        if stats
+            .brokers
+            .values()
+            .any(|b| b.nodeid >= 0 && b.state == "UP")
+        {
+            self.health.set_brokers_down(false);
+        }
         for broker in stats.brokers.values() {
             // Bootstrap and internal pseudo-brokers carry no RTT; a name per real broker keeps
             // the label bounded by the cluster size.
@@ -70,6 +78,9 @@ impl ClientContext for WirefeedContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown) {
+            self.health.set_brokers_down(true);
+        }
         tracing::warn!(role = self.role, %error, reason, "Kafka client error.");
     }
 }
@@ -106,7 +117,7 @@ impl ConsumerContext for WirefeedContext {
                 a.generation += 1;
                 self.metrics.assigned_partitions.set(a.owned.len() as i64);
                 // Joined the group (an empty incremental assignment counts too).
-                self.health.set_ready();
+                self.health.set_joined(true);
             }
             Rebalance::Revoke(_) => {}
             Rebalance::Error(e) => {

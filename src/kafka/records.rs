@@ -40,8 +40,12 @@ impl Source {
         if let Some(ts) = self.timestamp_ms {
             h.push((H_SOURCE_TIMESTAMP.into(), ts.to_string().into_bytes()));
         }
-        if let Some(tp) = &self.traceparent {
-            h.push((H_TRACEPARENT.into(), tp.clone()));
+        if let Some(tp) = self
+            .traceparent
+            .as_deref()
+            .and_then(|tp| continue_trace(tp, &self.origin()))
+        {
+            h.push((H_TRACEPARENT.into(), tp.into_bytes()));
         }
         h
     }
@@ -49,6 +53,36 @@ impl Source {
     pub fn origin(&self) -> String {
         format!("{}/{}@{}", self.topic, self.partition, self.offset)
     }
+}
+
+/// Continue a W3C trace: same trace id and flags, a new span id for wirefeed's processing of
+/// this record (derived from the record's origin, so a replayed record gets the same one).
+/// An invalid header is not propagated.
+pub fn continue_trace(traceparent: &[u8], origin: &str) -> Option<String> {
+    let text = std::str::from_utf8(traceparent).ok()?.trim();
+    let mut parts = text.split('-');
+    let (version, trace_id, parent_id, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if version != "00"
+        || parts.next().is_some()
+        || !hex(trace_id, 32)
+        || !hex(parent_id, 16)
+        || !hex(flags, 2)
+        || trace_id.bytes().all(|b| b == b'0')
+    {
+        return None;
+    }
+    let mut span =
+        xxhash_rust::xxh3::xxh3_64(format!("{trace_id}/{parent_id}/{origin}").as_bytes());
+    if span == 0 {
+        span = 1;
+    }
+    Some(format!(
+        "00-{}-{span:016x}-{}",
+        trace_id.to_ascii_lowercase(),
+        flags
+    ))
 }
 
 /// An output record, owned so it can be re-sent after a retriable failure.
@@ -146,6 +180,29 @@ mod tests {
         assert_eq!(get(H_SOURCE_PARTITION).as_deref(), Some("3"));
         assert_eq!(get(H_SOURCE_OFFSET).as_deref(), Some("42"));
         assert!(get(H_TRACEPARENT).is_some());
+    }
+
+    #[test]
+    fn traces_are_continued_with_a_new_span() {
+        let parent = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let child = continue_trace(parent, "t/0@1").unwrap();
+        assert!(child.starts_with("00-0af7651916cd43dd8448eb211c80319c-"));
+        assert!(child.ends_with("-01"));
+        assert!(!child.contains("b7ad6b7169203331"));
+        assert_eq!(
+            child,
+            continue_trace(parent, "t/0@1").unwrap(),
+            "deterministic"
+        );
+        assert_ne!(child, continue_trace(parent, "t/0@2").unwrap());
+        assert_eq!(continue_trace(b"garbage", "x"), None);
+        assert_eq!(
+            continue_trace(
+                b"00-00000000000000000000000000000000-b7ad6b7169203331-01",
+                "x"
+            ),
+            None
+        );
     }
 
     #[test]

@@ -175,11 +175,18 @@ impl Service {
                 source,
             })?;
         let lag = spawn_lag_refresher(consumer.clone(), self.metrics.clone(), shutdown.clone());
+        let health = self.health.clone();
+        let draining = shutdown.clone();
+        let drain_watch = tokio::spawn(async move {
+            draining.cancelled().await;
+            health.set_draining();
+        });
         let result = match self.config.kafka.delivery {
             Delivery::AtLeastOnce => self.at_least_once(&consumer, &shutdown, &options).await,
             Delivery::ExactlyOnce => self.exactly_once(&consumer, &shutdown, &options).await,
         };
-        self.health.set_not_ready("shutting down");
+        self.health.set_draining();
+        drain_watch.abort();
         lag.abort();
         // Leaving the group now hands our partitions over at once instead of after the
         // session timeout.
