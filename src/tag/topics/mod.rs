@@ -32,7 +32,7 @@ const BODY_WEIGHT: f32 = 1.0;
 /// The lead is the first paragraph, but no more than this many bytes.
 const MAX_LEAD_BYTES: usize = 600;
 /// Evidence at which confidence reaches 1 − 1/e.
-const CONFIDENCE_SCALE: f32 = 4.0;
+const CONFIDENCE_SCALE: f32 = 12.0;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
