@@ -147,15 +147,12 @@ pub fn evaluate(input: &Path, config: &StagesConfig) -> anyhow::Result<TopicRepo
         let id = line.id.unwrap_or_else(|| format!("line {line_no}"));
 
         if let Some(category) = line.category {
-            let Some(&(_, expected)) = CATEGORY_TOPICS.iter().find(|(c, _)| *c == category)
-            else {
+            let Some(&(_, expected)) = CATEGORY_TOPICS.iter().find(|(c, _)| *c == category) else {
                 anyhow::bail!("{id}: unknown category {category:?}");
             };
             report.labelled += 1;
             report.classes.entry(category.clone()).or_default().gold += 1;
-            if let Some(&(predicted_class, _)) =
-                CATEGORY_TOPICS.iter().find(|(_, q)| *q == best)
-            {
+            if let Some(&(predicted_class, _)) = CATEGORY_TOPICS.iter().find(|(_, q)| *q == best) {
                 report
                     .classes
                     .entry(predicted_class.to_string())
@@ -201,7 +198,10 @@ pub fn run(input: &Path, config: &StagesConfig) -> anyhow::Result<()> {
             report.correct,
             report.labelled
         );
-        println!("\n{:<14} {:>9} {:>9} {:>6}", "class", "precision", "recall", "n");
+        println!(
+            "\n{:<14} {:>9} {:>9} {:>6}",
+            "class", "precision", "recall", "n"
+        );
         for (class, f) in &report.classes {
             println!(
                 "{:<14} {:>9.3} {:>9.3} {:>6}",

@@ -87,7 +87,11 @@ impl Lexicon {
         let mut tops: Vec<u16> = (0..concepts.len() as u16)
             .filter(|&i| concepts[i as usize].parent.is_none())
             .collect();
-        tops.sort_by(|a, b| concepts[*a as usize].qcode.cmp(&concepts[*b as usize].qcode));
+        tops.sort_by(|a, b| {
+            concepts[*a as usize]
+                .qcode
+                .cmp(&concepts[*b as usize].qcode)
+        });
         if tops.is_empty() {
             return Err(parse_error(concepts_name, 0, "no top-level concept"));
         }

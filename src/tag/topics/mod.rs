@@ -191,10 +191,7 @@ impl TopicTagger {
             self.count(headline, &hits, |_| HEADLINE_WEIGHT, &mut counts);
         }
         let body = story.body.as_str();
-        let lead_end = body
-            .find("\n\n")
-            .unwrap_or(body.len())
-            .min(MAX_LEAD_BYTES);
+        let lead_end = body.find("\n\n").unwrap_or(body.len()).min(MAX_LEAD_BYTES);
         lex.find(body, &mut hits);
         self.count(
             body,
@@ -280,5 +277,225 @@ impl TopicTagger {
             .iter()
             .find(|c| c.qcode == qcode)
             .map(|c| c.label.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tagger() -> TopicTagger {
+        TopicTagger::new(&TopicsConfig::default()).unwrap()
+    }
+
+    fn story(headline: &str, body: &str) -> Story {
+        Story {
+            headline: Some(headline.into()),
+            body: body.into(),
+            ..Story::default()
+        }
+    }
+
+    fn best(tags: &[TopicTag]) -> &str {
+        tags.iter()
+            .find(|t| t.qcode.ends_with("000000"))
+            .map(|t| t.qcode.as_str())
+            .unwrap_or("")
+    }
+
+    fn check_shape(tags: &[TopicTag]) {
+        assert!(!tags.is_empty());
+        assert!(tags.iter().any(|t| t.qcode.ends_with("000000")));
+        for w in tags.windows(2) {
+            assert!(w[0].score >= w[1].score, "{tags:?}");
+        }
+        for t in tags {
+            assert!((0.0..=1.0).contains(&t.score), "{t:?}");
+            assert!(t.qcode.starts_with("medtop:"));
+            assert!(!t.label.is_empty());
+        }
+    }
+
+    #[test]
+    fn sport_story_gets_sport_and_soccer() {
+        let tags = tagger().tag(&story(
+            "Late equaliser rescues a point for the visitors",
+            "The striker headed in a corner in stoppage time to earn a draw in the Premier \
+             League on Saturday.\n\nThe goalkeeper had saved a penalty before half-time, and \
+             the coach said his squad deserved the result after a difficult season.",
+        ));
+        check_shape(&tags);
+        assert_eq!(tags[0].qcode, "medtop:15000000", "{tags:?}");
+        assert!(
+            tags.iter().any(|t| t.qcode == "medtop:20001065"),
+            "{tags:?}"
+        );
+    }
+
+    #[test]
+    fn earnings_story_is_economy() {
+        let tags = tagger().tag(&story(
+            "Retailer lifts full-year profit forecast",
+            "Shares in the supermarket chain rose 4% after it said pre-tax profit for the \
+             quarter climbed to £310m on higher sales, beating analysts' expectations. The \
+             chief executive said consumer spending remained strong despite higher interest \
+             rates.",
+        ));
+        check_shape(&tags);
+        assert_eq!(best(&tags), "medtop:04000000", "{tags:?}");
+        assert_eq!(tags[0].label, "economy, business and finance");
+    }
+
+    #[test]
+    fn election_story_is_politics() {
+        let tags = tagger().tag(&story(
+            "Party leaders clash on final day of election campaign",
+            "The prime minister told voters in marginal seats that the opposition's manifesto \
+             would raise taxes, as MPs from all parties toured the country before polling day. \
+             Labour and the Conservatives are level in the latest opinion poll.",
+        ));
+        check_shape(&tags);
+        assert_eq!(best(&tags), "medtop:11000000", "{tags:?}");
+        assert!(
+            tags.iter().any(|t| t.qcode == "medtop:20000574"),
+            "{tags:?}"
+        );
+    }
+
+    #[test]
+    fn film_and_technology_and_weather_stories() {
+        let t = tagger();
+        let film = t.tag(&story(
+            "Animated comedy tops the box office",
+            "The film, voiced by a cast of Hollywood actors, took $40m in its opening weekend, \
+             and its director is already tipped for an Oscar.",
+        ));
+        assert_eq!(best(&film), "medtop:01000000", "{film:?}");
+        let tech = t.tag(&story(
+            "New handset brings broadband to the pocket",
+            "The mobile phone runs a new operating system and lets users download software \
+             and browse the web over wi-fi, the manufacturer said at the gadget show.",
+        ));
+        assert_eq!(best(&tech), "medtop:13000000", "{tech:?}");
+        let weather = t.tag(&story(
+            "Snow and gales to sweep the north",
+            "Forecasters at the Met Office warned of heavy snow, icy roads and temperatures \
+             well below freezing, with showers turning to sleet by the weekend.",
+        ));
+        assert_eq!(best(&weather), "medtop:17000000", "{weather:?}");
+    }
+
+    #[test]
+    fn disaster_and_conflict_and_health_stories() {
+        let t = tagger();
+        let quake = t.tag(&story(
+            "Earthquake kills dozens",
+            "Rescue workers searched collapsed buildings for survivors after the earthquake, \
+             and aid agencies said the death toll was likely to rise.",
+        ));
+        assert_eq!(best(&quake), "medtop:03000000", "{quake:?}");
+        let war = t.tag(&story(
+            "Troops advance as ceasefire collapses",
+            "Soldiers and rebels fought for control of the town after air strikes, and the \
+             army said insurgents had attacked a military convoy.",
+        ));
+        assert_eq!(best(&war), "medtop:16000000", "{war:?}");
+        let health = t.tag(&story(
+            "Hospital waiting lists fall",
+            "Patients are waiting less for surgery, doctors and nurses said, although cancer \
+             treatment targets were missed in some clinics.",
+        ));
+        assert_eq!(best(&health), "medtop:07000000", "{health:?}");
+    }
+
+    #[test]
+    fn case_decides_the_party_from_the_work() {
+        let t = tagger();
+        let party = t.tag(&story("Labour's new leader", "Labour chose a new leader."));
+        assert_eq!(best(&party), "medtop:11000000", "{party:?}");
+        let work = t.tag(&story(
+            "",
+            "Factories face shortages of skilled labour as wages rise and unions threaten \
+             a strike.",
+        ));
+        assert_eq!(best(&work), "medtop:09000000", "{work:?}");
+    }
+
+    #[test]
+    fn a_second_strong_topic_is_kept() {
+        let tags = tagger().tag(&story(
+            "Striker jailed for assault",
+            "The football club's striker was sentenced to six months in prison by a crown \
+             court judge after a jury found him guilty of assault. His team-mates and the \
+             coach were in court; the league said he would miss the rest of the season.",
+        ));
+        check_shape(&tags);
+        let tops: Vec<&str> = tags
+            .iter()
+            .filter(|t| t.qcode.ends_with("000000"))
+            .map(|t| t.qcode.as_str())
+            .collect();
+        assert!(tops.contains(&"medtop:02000000"), "{tags:?}");
+        assert!(tops.contains(&"medtop:15000000"), "{tags:?}");
+    }
+
+    #[test]
+    fn a_story_without_evidence_gets_the_fallback_with_score_zero() {
+        let t = tagger();
+        for s in [story("", ""), story("Xyzzy", "Qwerty uiop.")] {
+            let tags = t.tag(&s);
+            assert_eq!(tags.len(), 1);
+            assert_eq!(tags[0].qcode, "medtop:14000000");
+            assert_eq!(tags[0].score, 0.0);
+        }
+    }
+
+    #[test]
+    fn weak_evidence_gives_a_low_score() {
+        let t = tagger();
+        let weak = t.tag(&story("", "The company said."));
+        let strong = t.tag(&story(
+            "Shares slump as profit warning hits bank",
+            "Shares in the bank fell 12% after it warned that annual profit would fall, \
+             blaming bad loans and lower interest rates; analysts cut their forecasts.",
+        ));
+        check_shape(&weak);
+        assert!(weak[0].score < 0.3, "{weak:?}");
+        assert!(strong[0].score > weak[0].score + 0.3, "{strong:?}");
+    }
+
+    #[test]
+    fn hostile_text_does_not_panic() {
+        let t = tagger();
+        let odd = "\u{2019}s \u{0}\u{feff} é£ 'S — 3G5G...\n\n\n\nLabour\u{2019}s ".repeat(50);
+        check_shape(&t.tag(&story(&odd, &odd)));
+    }
+
+    #[test]
+    fn config_is_checked() {
+        let bad = TopicsConfig {
+            min_score: 2.0,
+            ..TopicsConfig::default()
+        };
+        assert!(TopicTagger::new(&bad).is_err());
+        let bad = TopicsConfig {
+            fallback: "medtop:20001065".into(),
+            ..TopicsConfig::default()
+        };
+        assert!(TopicTagger::new(&bad).is_err());
+        let missing = TopicsConfig {
+            lexicon_path: Some("no/such/lexicon.tsv".into()),
+            ..TopicsConfig::default()
+        };
+        assert!(matches!(
+            TopicTagger::new(&missing),
+            Err(TableError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn label_lookup() {
+        assert_eq!(tagger().label_of("medtop:15000000"), Some("sport"));
+        assert_eq!(tagger().label_of("medtop:0"), None);
     }
 }
