@@ -9,7 +9,8 @@
 //! Scoring: a term found `n` times (headline ×3, lead paragraph ×1.5) adds
 //! `weight · ln(1 + n)`, so repetition saturates. Evidence is damped for long texts, then
 //! squashed to 0..1 as `(1 − e^(−r/K)) · √(r / r_best)`: absolute evidence decides how sure we
-//! are of anything, the ratio to the best topic decides how much a second topic counts.
+//! are of anything, the ratio to the best topic decides how much a second topic counts. A
+//! narrower concept scores its top-level topic's score times `1 − e^(−r/K')`.
 
 mod lexicon;
 
@@ -31,8 +32,13 @@ const LEAD_WEIGHT: f32 = 1.5;
 const BODY_WEIGHT: f32 = 1.0;
 /// The lead is the first paragraph, but no more than this many bytes.
 const MAX_LEAD_BYTES: usize = 600;
-/// Evidence at which confidence reaches 1 − 1/e.
+/// Evidence at which confidence in a top-level topic reaches 1 − 1/e.
 const CONFIDENCE_SCALE: f32 = 12.0;
+/// The same for a narrower concept, relative to its top-level topic: a narrower concept is
+/// named by fewer, more specific terms.
+const NARROWER_SCALE: f32 = 5.0;
+/// A narrower concept needs more than one passing mention.
+const MIN_NARROWER_EVIDENCE: f32 = 2.5;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -153,25 +159,26 @@ impl TopicTagger {
                 out.push((t, s));
             }
         }
-        // Narrower concepts under a kept top-level topic. A concept is left out when one of
-        // its narrower concepts carries nearly all its evidence: the narrower one says more.
+        // Narrower concepts under a kept top-level topic, as sure as their top-level topic
+        // times how much evidence they have of their own. A concept is left out when one of
+        // its narrower concepts is kept: the narrower one says more.
         let mut narrower: Vec<(u16, f32)> = Vec::new();
         for (i, c) in lex.concepts.iter().enumerate() {
-            let raw = evidence[i];
-            if c.parent.is_none() || raw <= 0.0 || !out.iter().any(|(t, _)| *t == c.top) {
+            let r = norm(evidence[i]);
+            if c.parent.is_none() || r < MIN_NARROWER_EVIDENCE {
                 continue;
             }
-            let s = score(raw);
+            let Some(&(_, top_score)) = out.iter().find(|(t, _)| *t == c.top) else {
+                continue;
+            };
+            let s = top_score * (1.0 - (-r / NARROWER_SCALE).exp());
             if s >= self.min_score {
                 narrower.push((i as u16, s));
             }
         }
         let explained: Vec<u16> = narrower
             .iter()
-            .filter_map(|&(i, _)| {
-                let parent = lex.concepts[i as usize].parent?;
-                (evidence[i as usize] >= 0.8 * evidence[parent as usize]).then_some(parent)
-            })
+            .filter_map(|&(i, _)| lex.concepts[i as usize].parent)
             .collect();
         narrower.retain(|(i, _)| !explained.contains(i));
         narrower.sort_by(|a, b| b.1.total_cmp(&a.1));
