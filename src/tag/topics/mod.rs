@@ -351,6 +351,40 @@ mod tests {
         check_shape(&tags);
         assert_eq!(best(&tags), "medtop:04000000", "{tags:?}");
         assert_eq!(tags[0].label, "economy, business and finance");
+        assert!(
+            tags.iter().any(|t| t.qcode == "medtop:20000178"),
+            "{tags:?}"
+        );
+    }
+
+    #[test]
+    fn narrower_concepts_never_outscore_their_top_level_topic() {
+        let t = tagger();
+        let tags = t.tag(&story(
+            "Federer beats Roddick in Wimbledon final",
+            "The top seed won in straight sets on Centre Court, serving 20 aces, to take his \
+             third Wimbledon title; the tennis world number one said the grand slam was his \
+             favourite tournament.",
+        ));
+        check_shape(&tags);
+        assert_eq!(tags[0].qcode, "medtop:15000000", "{tags:?}");
+        let tennis = tags.iter().find(|t| t.qcode == "medtop:20001085");
+        let tennis = tennis.unwrap_or_else(|| panic!("no tennis in {tags:?}"));
+        assert!(tennis.score <= tags[0].score);
+        // Its container ("competition discipline") is not repeated next to it.
+        assert!(
+            !tags.iter().any(|t| t.qcode == "medtop:20000822"),
+            "{tags:?}"
+        );
+    }
+
+    #[test]
+    fn wire_style_capitals_and_abbreviations_are_read() {
+        let tags = tagger().tag(&story(
+            "ACME CORP 4TH QTR NET",
+            "Shr 42 cts vs 35 cts\n    Net 12.4 mln dlrs vs 10.1 mln dlrs\n    Revs 310 mln vs 280 mln",
+        ));
+        assert_eq!(best(&tags), "medtop:04000000", "{tags:?}");
     }
 
     #[test]
