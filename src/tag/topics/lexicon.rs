@@ -54,6 +54,8 @@ pub(crate) struct Lexicon {
     automaton: NFA,
     /// ASCII symbols that start a term ("%"): searches also start there.
     symbol_starts: [bool; 128],
+    /// The first words of the terms: a walk starts only at a word that is one of them.
+    first_words: FirstWords,
 }
 
 /// A term found in text: its byte span and the automaton pattern.
@@ -182,6 +184,7 @@ impl Lexicon {
                 symbol_starts[c as usize] = true;
             }
         }
+        let first_words = FirstWords::new(&patterns);
         Ok(Lexicon {
             concepts,
             tops,
@@ -189,6 +192,7 @@ impl Lexicon {
             senses,
             automaton,
             symbol_starts,
+            first_words,
         })
     }
 
@@ -212,58 +216,207 @@ impl Lexicon {
         let Ok(start_state) = self.automaton.start_state(Anchored::Yes) else {
             return;
         };
+        let mut walk = Walk {
+            lexicon: self,
+            text,
+            start_state,
+            ends: Vec::new(),
+            covered: 0,
+            hits,
+        };
         let bytes = text.as_bytes();
-        let mut ends: Vec<(usize, u32)> = Vec::new();
-        let mut covered = 0;
-        let mut prev: Option<char> = None;
-        for (i, c) in text.char_indices() {
-            let starts = if is_word_char(c) {
-                match prev {
-                    None => true,
-                    Some(p) => !is_word_char(p) || (p.is_ascii_digit() && c.is_alphabetic()),
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii() && !b.is_ascii_alphanumeric() {
+                if self.symbol_starts[usize::from(b)] {
+                    walk.from(i);
                 }
-            } else {
-                c.is_ascii() && self.symbol_starts[c as usize]
-            };
-            prev = Some(c);
-            if !starts || i < covered {
+                i += 1;
                 continue;
             }
-            // Every term that starts at `i`, shortest first.
-            ends.clear();
-            let mut state = start_state;
-            let rest = bytes.get(i..).unwrap_or_default();
-            for (n, &b) in rest.iter().enumerate() {
-                state = self.automaton.next_state(Anchored::Yes, state, b);
-                if self.automaton.is_dead(state) {
-                    break;
+            let (c, len) = char_at(text, i);
+            if !is_word_char(c) {
+                i += len;
+                continue;
+            }
+            // A word: terms start at its start, and after a digit inside it ("1.2bn").
+            let end = i + word_len(text.get(i..).unwrap_or_default());
+            if self.first_words.may_start(text, i, end) {
+                walk.from(i);
+            }
+            let mut k = i + 1;
+            while k < end {
+                if bytes[k - 1].is_ascii_digit() && char_at(text, k).0.is_alphabetic() {
+                    if self.first_words.may_start(text, k, end) {
+                        walk.from(k);
+                    }
                 }
-                if self.automaton.is_match(state) {
-                    let len = n + 1;
-                    let j = i + n;
-                    for k in 0..self.automaton.match_len(state) {
-                        let pattern = self.automaton.match_pattern(state, k);
-                        // Match states also list terms that end here but start later.
-                        if self.automaton.pattern_len(pattern) == len {
-                            ends.push((j + 1, pattern.as_u32()));
-                        }
+                k += 1;
+            }
+            i = end.max(i + len);
+        }
+    }
+}
+
+/// One search: the automaton walks from each candidate start.
+struct Walk<'a> {
+    lexicon: &'a Lexicon,
+    text: &'a str,
+    start_state: aho_corasick::automaton::StateID,
+    /// Terms ending on the current walk: (end, pattern), shortest first.
+    ends: Vec<(usize, u32)>,
+    /// Text before this offset is inside a term already found.
+    covered: usize,
+    hits: &'a mut Vec<Hit>,
+}
+
+impl Walk<'_> {
+    /// Find the longest term that starts at `start` and ends a word.
+    fn from(&mut self, start: usize) {
+        if start < self.covered {
+            return;
+        }
+        let automaton = &self.lexicon.automaton;
+        self.ends.clear();
+        let mut state = self.start_state;
+        let rest = self.text.as_bytes().get(start..).unwrap_or_default();
+        for (n, &b) in rest.iter().enumerate() {
+            state = automaton.next_state(Anchored::Yes, state, b);
+            if automaton.is_dead(state) {
+                break;
+            }
+            if automaton.is_match(state) {
+                for k in 0..automaton.match_len(state) {
+                    let pattern = automaton.match_pattern(state, k);
+                    // Match states also list terms that end here but start later.
+                    if automaton.pattern_len(pattern) == n + 1 {
+                        self.ends.push((start + n + 1, pattern.as_u32()));
                     }
                 }
             }
-            // The longest that ends a word.
-            for &(end, key) in ends.iter().rev() {
-                if let Some(outer_end) = word_end(text, end) {
-                    hits.push(Hit { start: i, end, key });
-                    covered = outer_end;
-                    break;
-                }
+        }
+        for &(end, key) in self.ends.iter().rev() {
+            if let Some(outer_end) = word_end(self.text, end) {
+                self.hits.push(Hit { start, end, key });
+                self.covered = outer_end;
+                return;
             }
         }
     }
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric()
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
+/// The character at byte `i` of `text` and its length; ASCII without decoding.
+fn char_at(text: &str, i: usize) -> (char, usize) {
+    match text.as_bytes().get(i) {
+        Some(&b) if b.is_ascii() => (b as char, 1),
+        _ => text
+            .get(i..)
+            .and_then(|s| s.chars().next())
+            .map_or((' ', 1), |c| (c, c.len_utf8())),
+    }
+}
+
+/// Byte length of the word (run of letters and digits) at the start of `text`.
+fn word_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    while i < text.len() {
+        let (c, len) = char_at(text, i);
+        if !is_word_char(c) {
+            break;
+        }
+        i += len;
+    }
+    i
+}
+
+/// FNV-1a over the ASCII-lower-cased bytes: the automaton ignores ASCII case only.
+fn word_hash(word: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in word {
+        h ^= u64::from(b.to_ascii_lowercase());
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h.max(1)
+}
+
+/// The set of first words of all terms, as hashes in an open-addressing table small enough
+/// to stay in cache.
+///
+/// Why: walking the automaton costs a few cache misses per word, and most words of a story
+/// ("said", "were", figures) start no term at all; a hash probe rules them out for less. A
+/// hash collision only costs a needless walk, never a missed term.
+#[derive(Debug)]
+struct FirstWords {
+    /// Hashes; 0 marks an empty slot. The length is a power of two.
+    slots: Vec<u64>,
+}
+
+impl FirstWords {
+    fn new(patterns: &[String]) -> FirstWords {
+        let mut hashes: Vec<u64> = patterns
+            .iter()
+            .filter_map(|p| {
+                let n = word_len(p);
+                (n > 0).then(|| word_hash(&p.as_bytes()[..n]))
+            })
+            .collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        let size = (hashes.len() * 2).next_power_of_two().max(16);
+        let mut slots = vec![0u64; size];
+        for h in hashes {
+            let mut i = (h as usize) & (size - 1);
+            while slots[i] != 0 {
+                i = (i + 1) & (size - 1);
+            }
+            slots[i] = h;
+        }
+        FirstWords { slots }
+    }
+
+    fn contains(&self, word: &[u8]) -> bool {
+        let h = word_hash(word);
+        let mask = self.slots.len() - 1;
+        let mut i = (h as usize) & mask;
+        loop {
+            match self.slots[i] {
+                0 => return false,
+                s if s == h => return true,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Whether a term may start with the word `text[start..end]`, also when the text has the
+    /// plural of the term's first word ("goals" for "goal", "matches" for "match").
+    fn may_start(&self, text: &str, start: usize, end: usize) -> bool {
+        let Some(word) = text.as_bytes().get(start..end) else {
+            return false;
+        };
+        if self.contains(word) {
+            return true;
+        }
+        match word {
+            [stem @ .., b's' | b'S'] => {
+                self.contains(stem)
+                    || matches!(stem, [inner @ .., b'e' | b'E'] if self.contains(inner))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Where the word ends if the term at `..end` ends one, allowing a plural or possessive
