@@ -247,10 +247,11 @@ impl Lexicon {
             }
             let mut k = i + 1;
             while k < end {
-                if bytes[k - 1].is_ascii_digit() && char_at(text, k).0.is_alphabetic() {
-                    if self.first_words.may_start(text, k, end) {
-                        walk.from(k);
-                    }
+                if bytes[k - 1].is_ascii_digit()
+                    && char_at(text, k).0.is_alphabetic()
+                    && self.first_words.may_start(text, k, end)
+                {
+                    walk.from(k);
                 }
                 k += 1;
             }
