@@ -129,7 +129,7 @@ impl TopicTagger {
     /// Topics, highest score first: always at least one top-level topic, then other
     /// top-level topics and narrower concepts that score at least `min_score`.
     pub fn tag(&self, story: &Story) -> Vec<TopicTag> {
-        let evidence = self.evidence(story);
+        let (evidence, touched) = self.evidence(story);
         let lex = &self.lexicon;
         let length = story.headline.as_deref().map_or(0, str::len) + story.body.len();
         // Longer texts collect more terms by sheer size; damp them gently.
@@ -163,8 +163,9 @@ impl TopicTagger {
         // times how much evidence they have of their own. A concept is left out when one of
         // its narrower concepts is kept: the narrower one says more.
         let mut narrower: Vec<(u16, f32)> = Vec::new();
-        for (i, c) in lex.concepts.iter().enumerate() {
-            let r = norm(evidence[i]);
+        for &i in &touched {
+            let c = &lex.concepts[i as usize];
+            let r = norm(evidence[i as usize]);
             if c.parent.is_none() || r < MIN_NARROWER_EVIDENCE {
                 continue;
             }
@@ -173,7 +174,7 @@ impl TopicTagger {
             };
             let s = top_score * (1.0 - (-r / NARROWER_SCALE).exp());
             if s >= self.min_score {
-                narrower.push((i as u16, s));
+                narrower.push((i, s));
             }
         }
         let explained: Vec<u16> = narrower
@@ -188,8 +189,9 @@ impl TopicTagger {
         out.into_iter().map(|(c, s)| self.tag_for(c, s)).collect()
     }
 
-    /// Evidence per concept (index into the concept table), rolled up to every ancestor.
-    fn evidence(&self, story: &Story) -> Vec<f32> {
+    /// Evidence per concept (index into the concept table), rolled up to every ancestor,
+    /// and the concepts that got any.
+    fn evidence(&self, story: &Story) -> (Vec<f32>, Vec<u16>) {
         let lex = &self.lexicon;
         let mut counts: Vec<(u32, f32)> = Vec::new();
         let mut hits: Vec<Hit> = Vec::new();
@@ -215,6 +217,7 @@ impl TopicTagger {
 
         counts.sort_unstable_by_key(|c| c.0);
         let mut evidence = vec![0.0f32; lex.concepts.len()];
+        let mut touched: Vec<u16> = Vec::new();
         let mut i = 0;
         while i < counts.len() {
             let sense = counts[i].0;
@@ -229,11 +232,14 @@ impl TopicTagger {
             let add = s.weight * (1.0 + tf).ln();
             let mut c = Some(s.concept);
             while let Some(ci) = c {
+                if evidence[ci as usize] == 0.0 {
+                    touched.push(ci);
+                }
                 evidence[ci as usize] += add;
                 c = lex.concepts[ci as usize].parent;
             }
         }
-        evidence
+        (evidence, touched)
     }
 
     /// Record each sense of each hit whose case rule holds, with its position weight.
