@@ -543,6 +543,18 @@ mod tests {
     }
 
     #[test]
+    fn plurals_possessives_and_shorter_terms_are_found() {
+        let lex = lexicon(
+            "labour\tc\tmedtop:11000000\t3\nmatch\ti\tmedtop:15000000\t1\n\
+             world\ti\tmedtop:15000000\t1\nworld cup\ti\tmedtop:15000000\t2\n",
+        );
+        assert_eq!(
+            found(&lex, "Labour\u{2019}s matches, Labour's world cupboard"),
+            ["Labour", "match", "Labour", "world"]
+        );
+    }
+
+    #[test]
     fn errors_name_the_line() {
         let err = Lexicon::parse(CONCEPTS, "c", "# x\nfoo\ti\tmedtop:1\t1\n", "lex.tsv")
             .err()
