@@ -1,0 +1,548 @@
+//! IPTC Media Topics for a story, from a weighted lexicon.
+//!
+//! Why a lexicon and not a trained model: the labelled news corpora at hand may not be shipped
+//! or used to train what ships, so the evidence is a curated list of weighted words and
+//! phrases per topic (`config/topics/keywords.txt`) plus terms mined from the IPTC labels and
+//! definitions (`scripts/build_topics.py`). Each term points at a concept; evidence for a
+//! narrower concept also counts for every broader one up to its top-level topic.
+//!
+//! Scoring: a term found `n` times (headline ×3, lead paragraph ×1.5) adds
+//! `weight · ln(1 + n)`, so repetition saturates. Evidence is damped for long texts, then
+//! squashed to 0..1 as `(1 − e^(−r/K)) · √(r / r_best)`: absolute evidence decides how sure we
+//! are of anything, the ratio to the best topic decides how much a second topic counts. A
+//! narrower concept scores its top-level topic's score times `1 − e^(−r/K')`.
+
+mod lexicon;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::TableError;
+use crate::model::{Story, TopicTag};
+
+use lexicon::{CaseMode, Hit, Lexicon};
+
+const EMBEDDED_CONCEPTS: &str = include_str!("../../../config/topics/concepts.tsv");
+const EMBEDDED_LEXICON: &str = include_str!("../../../config/topics/lexicon.tsv");
+
+/// Position weights: a term in the headline says more than one deep in the body.
+const HEADLINE_WEIGHT: f32 = 3.0;
+const LEAD_WEIGHT: f32 = 1.5;
+const BODY_WEIGHT: f32 = 1.0;
+/// The lead is the first paragraph, but no more than this many bytes.
+const MAX_LEAD_BYTES: usize = 600;
+/// Evidence at which confidence in a top-level topic reaches 1 − 1/e.
+const CONFIDENCE_SCALE: f32 = 12.0;
+/// The same for a narrower concept, relative to its top-level topic: a narrower concept is
+/// named by fewer, more specific terms.
+const NARROWER_SCALE: f32 = 5.0;
+/// A narrower concept needs more than one passing mention.
+const MIN_NARROWER_EVIDENCE: f32 = 2.5;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicsConfig {
+    /// A `concepts.tsv` to use instead of the embedded one (qcode, broader, label).
+    pub concepts_path: Option<PathBuf>,
+    /// A `lexicon.tsv` to use instead of the embedded one (term, case mode, qcode, weight).
+    pub lexicon_path: Option<PathBuf>,
+    /// Topics other than the best top-level one are kept from this score up (0..=1).
+    pub min_score: f32,
+    /// At most this many narrower concepts per story.
+    pub max_narrower: usize,
+    /// The top-level topic given, with score 0, to a story with no evidence at all.
+    pub fallback: String,
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        TopicsConfig {
+            concepts_path: None,
+            lexicon_path: None,
+            min_score: 0.35,
+            max_narrower: 5,
+            fallback: "medtop:14000000".into(),
+        }
+    }
+}
+
+pub struct TopicTagger {
+    lexicon: Lexicon,
+    min_score: f32,
+    max_narrower: usize,
+    /// Concept index of the fallback top-level topic.
+    fallback: u16,
+}
+
+fn read_table(path: &Option<PathBuf>, embedded: &str) -> Result<(String, String), TableError> {
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|source| TableError::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
+            Ok((text, p.display().to_string()))
+        }
+        None => Ok((embedded.to_string(), "embedded topics table".to_string())),
+    }
+}
+
+fn config_error(key: &str, message: String) -> TableError {
+    TableError::Parse {
+        path: format!("tag.topics.{key}"),
+        line: 0,
+        message,
+    }
+}
+
+impl TopicTagger {
+    pub fn new(config: &TopicsConfig) -> Result<Self, TableError> {
+        if !(0.0..=1.0).contains(&config.min_score) {
+            return Err(config_error(
+                "min_score",
+                format!("{} is not in 0..=1", config.min_score),
+            ));
+        }
+        let (concepts, concepts_name) = read_table(&config.concepts_path, EMBEDDED_CONCEPTS)?;
+        let (terms, terms_name) = read_table(&config.lexicon_path, EMBEDDED_LEXICON)?;
+        let lexicon = Lexicon::parse(&concepts, &concepts_name, &terms, &terms_name)?;
+        let fallback = lexicon
+            .tops
+            .iter()
+            .copied()
+            .find(|&t| lexicon.concepts[t as usize].qcode == config.fallback)
+            .ok_or_else(|| {
+                config_error(
+                    "fallback",
+                    format!("{:?} is not a top-level Media Topic", config.fallback),
+                )
+            })?;
+        Ok(TopicTagger {
+            lexicon,
+            min_score: config.min_score,
+            max_narrower: config.max_narrower,
+            fallback,
+        })
+    }
+
+    /// Topics, highest score first: always at least one top-level topic, then other
+    /// top-level topics and narrower concepts that score at least `min_score`.
+    pub fn tag(&self, story: &Story) -> Vec<TopicTag> {
+        let (evidence, touched) = self.evidence(story);
+        let lex = &self.lexicon;
+        let length = story.headline.as_deref().map_or(0, str::len) + story.body.len();
+        // Longer texts collect more terms by sheer size; damp them gently.
+        let damp = 1.0 + 0.35 * (1.0 + length as f32 / 1000.0).ln();
+        let norm = |raw: f32| raw / damp;
+
+        let best = lex
+            .tops
+            .iter()
+            .copied()
+            .max_by(|a, b| evidence[*a as usize].total_cmp(&evidence[*b as usize]));
+        let Some(best) = best.filter(|&b| evidence[b as usize] > 0.0) else {
+            return vec![self.tag_for(self.fallback, 0.0)];
+        };
+        let r_best = norm(evidence[best as usize]);
+        let score = |raw: f32| {
+            let r = norm(raw);
+            let s = (1.0 - (-r / CONFIDENCE_SCALE).exp()) * (r / r_best).min(1.0).sqrt();
+            s.clamp(0.0, 1.0)
+        };
+
+        let mut out: Vec<(u16, f32)> = Vec::new();
+        out.push((best, score(evidence[best as usize])));
+        for &t in &lex.tops {
+            let s = score(evidence[t as usize]);
+            if t != best && s >= self.min_score {
+                out.push((t, s));
+            }
+        }
+        // Narrower concepts under a kept top-level topic, as sure as their top-level topic
+        // times how much evidence they have of their own. A concept is left out when one of
+        // its narrower concepts is kept: the narrower one says more.
+        let mut narrower: Vec<(u16, f32)> = Vec::new();
+        for &i in &touched {
+            let c = &lex.concepts[i as usize];
+            let r = norm(evidence[i as usize]);
+            if c.parent.is_none() || r < MIN_NARROWER_EVIDENCE {
+                continue;
+            }
+            let Some(&(_, top_score)) = out.iter().find(|(t, _)| *t == c.top) else {
+                continue;
+            };
+            let s = top_score * (1.0 - (-r / NARROWER_SCALE).exp());
+            if s >= self.min_score {
+                narrower.push((i, s));
+            }
+        }
+        let explained: Vec<u16> = narrower
+            .iter()
+            .filter_map(|&(i, _)| lex.concepts[i as usize].parent)
+            .collect();
+        narrower.retain(|(i, _)| !explained.contains(i));
+        narrower.sort_by(|a, b| b.1.total_cmp(&a.1));
+        narrower.truncate(self.max_narrower);
+        out.extend(narrower);
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out.into_iter().map(|(c, s)| self.tag_for(c, s)).collect()
+    }
+
+    /// Evidence per concept (index into the concept table), rolled up to every ancestor,
+    /// and the concepts that got any.
+    fn evidence(&self, story: &Story) -> (Vec<f32>, Vec<u16>) {
+        let lex = &self.lexicon;
+        let mut counts: Vec<(u32, f32)> = Vec::new();
+        let mut hits: Vec<Hit> = Vec::new();
+        if let Some(headline) = story.headline.as_deref() {
+            lex.find(headline, &mut hits);
+            self.count(headline, &hits, |_| HEADLINE_WEIGHT, &mut counts);
+        }
+        let body = story.body.as_str();
+        let lead_end = body.find("\n\n").unwrap_or(body.len()).min(MAX_LEAD_BYTES);
+        lex.find(body, &mut hits);
+        self.count(
+            body,
+            &hits,
+            |start| {
+                if start < lead_end {
+                    LEAD_WEIGHT
+                } else {
+                    BODY_WEIGHT
+                }
+            },
+            &mut counts,
+        );
+
+        counts.sort_unstable_by_key(|c| c.0);
+        let mut evidence = vec![0.0f32; lex.concepts.len()];
+        let mut touched: Vec<u16> = Vec::new();
+        let mut i = 0;
+        while i < counts.len() {
+            let sense = counts[i].0;
+            let mut tf = 0.0;
+            while i < counts.len() && counts[i].0 == sense {
+                tf += counts[i].1;
+                i += 1;
+            }
+            let Some(s) = lex.senses.get(sense as usize) else {
+                continue;
+            };
+            let add = s.weight * (1.0 + tf).ln();
+            let mut c = Some(s.concept);
+            while let Some(ci) = c {
+                if evidence[ci as usize] == 0.0 {
+                    touched.push(ci);
+                }
+                evidence[ci as usize] += add;
+                c = lex.concepts[ci as usize].parent;
+            }
+        }
+        (evidence, touched)
+    }
+
+    /// Record each sense of each hit whose case rule holds, with its position weight.
+    fn count(
+        &self,
+        text: &str,
+        hits: &[Hit],
+        position: impl Fn(usize) -> f32,
+        counts: &mut Vec<(u32, f32)>,
+    ) {
+        let lex = &self.lexicon;
+        for h in hits {
+            let Some(found) = text.get(h.start..h.end) else {
+                continue;
+            };
+            let weight = position(h.start);
+            for k in lex.sense_range(h.key) {
+                let Some(s) = lex.senses.get(k as usize) else {
+                    continue;
+                };
+                let ok = match &s.mode {
+                    CaseMode::Any => true,
+                    CaseMode::Exact(term) => found == &**term,
+                    CaseMode::Lower => !found.bytes().any(|b| b.is_ascii_uppercase()),
+                };
+                if ok {
+                    counts.push((k, weight));
+                }
+            }
+        }
+    }
+
+    fn tag_for(&self, concept: u16, score: f32) -> TopicTag {
+        let c = &self.lexicon.concepts[concept as usize];
+        TopicTag {
+            qcode: c.qcode.clone(),
+            label: c.label.clone(),
+            score,
+        }
+    }
+}
+
+impl TopicTagger {
+    /// The English label of a Media Topic qcode known to the tagger.
+    pub fn label_of(&self, qcode: &str) -> Option<&str> {
+        self.lexicon
+            .concepts
+            .iter()
+            .find(|c| c.qcode == qcode)
+            .map(|c| c.label.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tagger() -> TopicTagger {
+        TopicTagger::new(&TopicsConfig::default()).unwrap()
+    }
+
+    fn story(headline: &str, body: &str) -> Story {
+        Story {
+            headline: Some(headline.into()),
+            body: body.into(),
+            ..Story::default()
+        }
+    }
+
+    fn best(tags: &[TopicTag]) -> &str {
+        tags.iter()
+            .find(|t| t.qcode.ends_with("000000"))
+            .map(|t| t.qcode.as_str())
+            .unwrap_or("")
+    }
+
+    fn check_shape(tags: &[TopicTag]) {
+        assert!(!tags.is_empty());
+        assert!(tags.iter().any(|t| t.qcode.ends_with("000000")));
+        for w in tags.windows(2) {
+            assert!(w[0].score >= w[1].score, "{tags:?}");
+        }
+        for t in tags {
+            assert!((0.0..=1.0).contains(&t.score), "{t:?}");
+            assert!(t.qcode.starts_with("medtop:"));
+            assert!(!t.label.is_empty());
+        }
+    }
+
+    #[test]
+    fn sport_story_gets_sport_and_soccer() {
+        let tags = tagger().tag(&story(
+            "Late equaliser rescues a point for the visitors",
+            "The striker headed in a corner in stoppage time to earn a draw in the Premier \
+             League on Saturday.\n\nThe goalkeeper had saved a penalty before half-time, and \
+             the coach said his squad deserved the result after a difficult season.",
+        ));
+        check_shape(&tags);
+        assert_eq!(tags[0].qcode, "medtop:15000000", "{tags:?}");
+        assert!(
+            tags.iter().any(|t| t.qcode == "medtop:20001065"),
+            "{tags:?}"
+        );
+    }
+
+    #[test]
+    fn earnings_story_is_economy() {
+        let tags = tagger().tag(&story(
+            "Retailer lifts full-year profit forecast",
+            "Shares in the supermarket chain rose 4% after it said pre-tax profit for the \
+             quarter climbed to £310m on higher sales, beating analysts' expectations. The \
+             chief executive said consumer spending remained strong despite higher interest \
+             rates.",
+        ));
+        check_shape(&tags);
+        assert_eq!(best(&tags), "medtop:04000000", "{tags:?}");
+        assert_eq!(tags[0].label, "economy, business and finance");
+        assert!(
+            tags.iter().any(|t| t.qcode == "medtop:20000178"),
+            "{tags:?}"
+        );
+    }
+
+    #[test]
+    fn narrower_concepts_never_outscore_their_top_level_topic() {
+        let t = tagger();
+        let tags = t.tag(&story(
+            "Federer beats Roddick in Wimbledon final",
+            "The top seed won in straight sets on Centre Court, serving 20 aces, to take his \
+             third Wimbledon title; the tennis world number one said the grand slam was his \
+             favourite tournament.",
+        ));
+        check_shape(&tags);
+        assert_eq!(tags[0].qcode, "medtop:15000000", "{tags:?}");
+        let tennis = tags.iter().find(|t| t.qcode == "medtop:20001085");
+        let tennis = tennis.unwrap_or_else(|| panic!("no tennis in {tags:?}"));
+        assert!(tennis.score <= tags[0].score);
+        // Its container ("competition discipline") is not repeated next to it.
+        assert!(
+            !tags.iter().any(|t| t.qcode == "medtop:20000822"),
+            "{tags:?}"
+        );
+    }
+
+    #[test]
+    fn wire_style_capitals_and_abbreviations_are_read() {
+        let tags = tagger().tag(&story(
+            "ACME CORP 4TH QTR NET",
+            "Shr 42 cts vs 35 cts\n    Net 12.4 mln dlrs vs 10.1 mln dlrs\n    Revs 310 mln vs 280 mln",
+        ));
+        assert_eq!(best(&tags), "medtop:04000000", "{tags:?}");
+    }
+
+    #[test]
+    fn election_story_is_politics() {
+        let tags = tagger().tag(&story(
+            "Party leaders clash on final day of election campaign",
+            "The prime minister told voters in marginal seats that the opposition's manifesto \
+             would raise taxes, as MPs from all parties toured the country before polling day. \
+             Labour and the Conservatives are level in the latest opinion poll.",
+        ));
+        check_shape(&tags);
+        assert_eq!(best(&tags), "medtop:11000000", "{tags:?}");
+        assert!(
+            tags.iter().any(|t| t.qcode == "medtop:20000574"),
+            "{tags:?}"
+        );
+    }
+
+    #[test]
+    fn film_and_technology_and_weather_stories() {
+        let t = tagger();
+        let film = t.tag(&story(
+            "Animated comedy tops the box office",
+            "The film, voiced by a cast of Hollywood actors, took $40m in its opening weekend, \
+             and its director is already tipped for an Oscar.",
+        ));
+        assert_eq!(best(&film), "medtop:01000000", "{film:?}");
+        let tech = t.tag(&story(
+            "New handset brings broadband to the pocket",
+            "The mobile phone runs a new operating system and lets users download software \
+             and browse the web over wi-fi, the manufacturer said at the gadget show.",
+        ));
+        assert_eq!(best(&tech), "medtop:13000000", "{tech:?}");
+        let weather = t.tag(&story(
+            "Snow and gales to sweep the north",
+            "Forecasters at the Met Office warned of heavy snow, icy roads and temperatures \
+             well below freezing, with showers turning to sleet by the weekend.",
+        ));
+        assert_eq!(best(&weather), "medtop:17000000", "{weather:?}");
+    }
+
+    #[test]
+    fn disaster_and_conflict_and_health_stories() {
+        let t = tagger();
+        let quake = t.tag(&story(
+            "Earthquake kills dozens",
+            "Rescue workers searched collapsed buildings for survivors after the earthquake, \
+             and aid agencies said the death toll was likely to rise.",
+        ));
+        assert_eq!(best(&quake), "medtop:03000000", "{quake:?}");
+        let war = t.tag(&story(
+            "Troops advance as ceasefire collapses",
+            "Soldiers and rebels fought for control of the town after air strikes, and the \
+             army said insurgents had attacked a military convoy.",
+        ));
+        assert_eq!(best(&war), "medtop:16000000", "{war:?}");
+        let health = t.tag(&story(
+            "Hospital waiting lists fall",
+            "Patients are waiting less for surgery, doctors and nurses said, although cancer \
+             treatment targets were missed in some clinics.",
+        ));
+        assert_eq!(best(&health), "medtop:07000000", "{health:?}");
+    }
+
+    #[test]
+    fn case_decides_the_party_from_the_work() {
+        let t = tagger();
+        let party = t.tag(&story("Labour's new leader", "Labour chose a new leader."));
+        assert_eq!(best(&party), "medtop:11000000", "{party:?}");
+        let work = t.tag(&story(
+            "",
+            "Factories face shortages of skilled labour as wages rise and unions threaten \
+             a strike.",
+        ));
+        assert_eq!(best(&work), "medtop:09000000", "{work:?}");
+    }
+
+    #[test]
+    fn a_second_strong_topic_is_kept() {
+        let tags = tagger().tag(&story(
+            "Striker jailed for assault",
+            "The football club's striker was sentenced to six months in prison by a crown \
+             court judge after a jury found him guilty of assault. His team-mates and the \
+             coach were in court; the league said he would miss the rest of the season.",
+        ));
+        check_shape(&tags);
+        let tops: Vec<&str> = tags
+            .iter()
+            .filter(|t| t.qcode.ends_with("000000"))
+            .map(|t| t.qcode.as_str())
+            .collect();
+        assert!(tops.contains(&"medtop:02000000"), "{tags:?}");
+        assert!(tops.contains(&"medtop:15000000"), "{tags:?}");
+    }
+
+    #[test]
+    fn a_story_without_evidence_gets_the_fallback_with_score_zero() {
+        let t = tagger();
+        for s in [story("", ""), story("Xyzzy", "Qwerty uiop.")] {
+            let tags = t.tag(&s);
+            assert_eq!(tags.len(), 1);
+            assert_eq!(tags[0].qcode, "medtop:14000000");
+            assert_eq!(tags[0].score, 0.0);
+        }
+    }
+
+    #[test]
+    fn weak_evidence_gives_a_low_score() {
+        let t = tagger();
+        let weak = t.tag(&story("", "The company said."));
+        let strong = t.tag(&story(
+            "Shares slump as profit warning hits bank",
+            "Shares in the bank fell 12% after it warned that annual profit would fall, \
+             blaming bad loans and lower interest rates; analysts cut their forecasts.",
+        ));
+        check_shape(&weak);
+        assert!(weak[0].score < 0.3, "{weak:?}");
+        assert!(strong[0].score > weak[0].score + 0.3, "{strong:?}");
+    }
+
+    #[test]
+    fn hostile_text_does_not_panic() {
+        let t = tagger();
+        let odd = "\u{2019}s \u{0}\u{feff} é£ 'S — 3G5G...\n\n\n\nLabour\u{2019}s ".repeat(50);
+        check_shape(&t.tag(&story(&odd, &odd)));
+    }
+
+    #[test]
+    fn config_is_checked() {
+        let bad = TopicsConfig {
+            min_score: 2.0,
+            ..TopicsConfig::default()
+        };
+        assert!(TopicTagger::new(&bad).is_err());
+        let bad = TopicsConfig {
+            fallback: "medtop:20001065".into(),
+            ..TopicsConfig::default()
+        };
+        assert!(TopicTagger::new(&bad).is_err());
+        let missing = TopicsConfig {
+            lexicon_path: Some("no/such/lexicon.tsv".into()),
+            ..TopicsConfig::default()
+        };
+        assert!(matches!(
+            TopicTagger::new(&missing),
+            Err(TableError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn label_lookup() {
+        assert_eq!(tagger().label_of("medtop:15000000"), Some("sport"));
+        assert_eq!(tagger().label_of("medtop:0"), None);
+    }
+}
