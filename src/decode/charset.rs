@@ -93,6 +93,19 @@ pub(crate) fn to_text(bytes: &[u8]) -> Result<Text<'_>, DecodeError> {
 pub(crate) fn to_text_declared<'a>(bytes: &'a [u8], label: &str) -> Result<Text<'a>, DecodeError> {
     let enc = Encoding::for_label(label.trim().as_bytes());
     match enc {
+        // Senders often declare Latin-1 and send UTF-8; valid multi-byte UTF-8 is never
+        // meant as Latin-1 text.
+        Some(enc)
+            if enc != encoding_rs::UTF_8
+                && !bytes.is_ascii()
+                && std::str::from_utf8(bytes).is_ok() =>
+        {
+            let text = std::str::from_utf8(bytes).unwrap_or_default();
+            Ok(Text {
+                text: Cow::Borrowed(text),
+                warning: Some(format!("declared {} but is valid UTF-8; read as UTF-8", enc.name())),
+            })
+        }
         Some(enc) if enc != encoding_rs::UTF_8 && enc != UTF_16LE && enc != UTF_16BE => {
             let (text, _, had_errors) = enc.decode(bytes);
             if had_errors {

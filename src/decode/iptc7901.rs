@@ -45,18 +45,21 @@ pub(crate) fn decode(input: &str) -> Story {
     let has_eq = total_head.iter().position(|l| l.trim_end().ends_with('='));
     if let Some(end) = has_eq {
         for (i, l) in total_head.iter().enumerate().take(end + 1) {
-            let l = l.trim();
-            if i == 0 && end > 0 && !l.is_empty() {
-                kicker = l.to_owned();
-            } else if !l.is_empty() && !l.starts_with("By ") && !l.starts_with("Von ") {
-                if !headline.is_empty() {
-                    headline.push(' ');
-                }
-                headline.push_str(l.trim_end_matches('=').trim());
-            }
+            let l = l.trim().trim_end_matches('=').trim();
             consumed = i + 1;
+            if l.is_empty() || is_byline(l) {
+                continue;
+            }
+            // Kickers ("REFILE", "1ST LEAD", "(Achtung)") carry no lowercase or sit in
+            // parentheses.
+            let is_kicker = i < end
+                && (!l.chars().any(char::is_lowercase) || (l.starts_with('(') && l.ends_with(')')));
+            let target = if is_kicker { &mut kicker } else { &mut headline };
+            if !target.is_empty() {
+                target.push(' ');
+            }
+            target.push_str(l);
         }
-        // "kicker" may really be the headline when the "=" line is a byline.
         if headline.is_empty() && !kicker.is_empty() {
             headline = std::mem::take(&mut kicker);
         }
@@ -71,6 +74,10 @@ pub(crate) fn decode(input: &str) -> Story {
     }
     story.edit_signal = signal::from_keyword(&format!("{keywords} {kicker}"));
     story
+}
+
+fn is_byline(l: &str) -> bool {
+    ["By ", "Von ", "From ", "Par ", "De "].iter().any(|p| l.starts_with(p))
 }
 
 #[cfg(test)]

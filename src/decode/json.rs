@@ -55,10 +55,13 @@ pub(crate) fn decode(text: &str) -> Result<Story, DecodeError> {
     let mut story = fields(obj)?;
     story.format = format;
     story.warnings.extend(warnings);
-    if story.body.is_empty() && story.headline.is_none() {
+    // A picture or video with a caption is still not a text story.
+    if story.body.is_empty() {
         if let Some(t) = item_type(obj).filter(|t| MEDIA_TYPES.contains(t)) {
             return Err(DecodeError::NotText(format!("JSON item of type {t:?}")));
         }
+    }
+    if story.body.is_empty() && story.headline.is_none() {
         return Err(DecodeError::NoText(
             "JSON object has no headline and no body field".into(),
         ));
