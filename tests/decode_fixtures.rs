@@ -10,9 +10,7 @@ use wirefeed::model::{EditSignal, Format, Story};
 fn shared() -> PathBuf {
     std::env::var("WIREFEED_SHARED_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"))
-        })
+        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")))
         .join("wire-formats")
 }
 
@@ -101,7 +99,11 @@ fn every_sample_decodes_or_is_refused_for_a_reason() {
     let mut by_reason: BTreeMap<&str, usize> = BTreeMap::new();
     let mut unexpected = Vec::new();
     for path in &all {
-        let rel = path.strip_prefix(&root).unwrap_or(path).display().to_string();
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         let bytes = std::fs::read(path).expect("readable fixture");
         match decode(&bytes, &DecodeConfig::default()) {
             Ok(story) => {
@@ -113,7 +115,13 @@ fn every_sample_decodes_or_is_refused_for_a_reason() {
                 println!(
                     "ok   {rel}: {} {:?} | {} chars",
                     story.format.as_str(),
-                    story.headline.as_deref().unwrap_or("-").chars().take(60).collect::<String>(),
+                    story
+                        .headline
+                        .as_deref()
+                        .unwrap_or("-")
+                        .chars()
+                        .take(60)
+                        .collect::<String>(),
                     story.body.len()
                 );
             }
@@ -128,13 +136,20 @@ fn every_sample_decodes_or_is_refused_for_a_reason() {
     }
     let decoded: usize = by_format.values().sum();
     let rejected: usize = by_reason.values().sum();
-    println!("\n{} files: {decoded} decoded, {rejected} rejected", all.len());
+    println!(
+        "\n{} files: {decoded} decoded, {rejected} rejected",
+        all.len()
+    );
     println!("decoded by format: {by_format:?}");
     println!("rejected by reason: {by_reason:?}");
     for u in &unexpected {
         println!("unexpected rejection: {u}");
     }
-    assert!(unexpected.is_empty(), "{} unexpected rejections", unexpected.len());
+    assert!(
+        unexpected.is_empty(),
+        "{} unexpected rejections",
+        unexpected.len()
+    );
 }
 
 #[test]
@@ -144,7 +159,10 @@ fn golden_reuters_newsml_g2() {
         return;
     };
     assert_eq!(s.format, Format::NewsmlG2);
-    assert_eq!(s.id.as_deref(), Some("tag_reuters.com_2014_newsml_KBN0FL0NN"));
+    assert_eq!(
+        s.id.as_deref(),
+        Some("tag_reuters.com_2014_newsml_KBN0FL0NN")
+    );
     assert_eq!(s.version, Some(5));
     assert_eq!(
         s.headline.as_deref(),
@@ -194,7 +212,8 @@ fn golden_anpa() {
         Some("For Argentine chemo patients, mirrors can hurt")
     );
     assert!(
-        s.body.contains("BUENOS AIRES, Argentina (AP) _ For cancer patients"),
+        s.body
+            .contains("BUENOS AIRES, Argentina (AP) _ For cancer patients"),
         "{}",
         &s.body[..s.body.len().min(400)]
     );
@@ -213,7 +232,11 @@ fn golden_iptc7901() {
         s.headline.as_deref(),
         Some("Germany Social Democrats: Coalition talks with Merkel could fail")
     );
-    assert!(s.body.starts_with("Berlin (dpa) - Negotiations between"), "{}", s.body);
+    assert!(
+        s.body.starts_with("Berlin (dpa) - Negotiations between"),
+        "{}",
+        s.body
+    );
     let odd = load("superdesk-fixtures/IPTC7901_odd_charset.txt").expect("odd charset");
     assert!(odd.body.contains("Thomas Müller"));
     assert!(odd.warnings.iter().any(|w| w.contains("windows-1252")));
@@ -228,7 +251,10 @@ fn golden_ninjs() {
     assert_eq!(s.format, Format::Ninjs);
     assert!(s.headline.is_some());
     let dpa = load("iptc-ninjs-examples/examples/2.1/dpa_text.json").expect("dpa ninjs");
-    assert_eq!(dpa.id.as_deref(), Some("urn:newsml:dpa.com:20090101:190510-99-167362"));
+    assert_eq!(
+        dpa.id.as_deref(),
+        Some("urn:newsml:dpa.com:20090101:190510-99-167362")
+    );
     assert_eq!(dpa.version, Some(2));
     assert!(!dpa.body.is_empty() && !dpa.body.contains("<p>"));
 }
@@ -254,7 +280,10 @@ fn golden_dpa_digitalwires() {
         println!("skipped: ../shared/data not found");
         return;
     };
-    assert_eq!(s.id.as_deref(), Some("urn:newsml:dpa.com:20090101:240923-930-240378"));
+    assert_eq!(
+        s.id.as_deref(),
+        Some("urn:newsml:dpa.com:20090101:240923-930-240378")
+    );
     assert_eq!(s.version, Some(2));
     assert_eq!(s.edit_signal, Some(EditSignal::Correction));
     assert_eq!(s.language.as_deref(), Some("de"));

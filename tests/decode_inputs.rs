@@ -31,7 +31,10 @@ fn own_schema() {
     assert_eq!(s.id.as_deref(), Some("wf-1"));
     assert_eq!(s.version, Some(2));
     assert_eq!(s.source.as_deref(), Some("Example Wire"));
-    assert_eq!(s.headline.as_deref(), Some("Port strike ends after three days"));
+    assert_eq!(
+        s.headline.as_deref(),
+        Some("Port strike ends after three days")
+    );
     assert_eq!(
         s.body,
         "Dockers returned to work on Friday.\n\nThe union said talks would continue."
@@ -49,7 +52,10 @@ fn alias_guid_title_text_date() {
     assert_eq!(s.id.as_deref(), Some("g-7"));
     assert_eq!(s.headline.as_deref(), Some("Rain delays harvest"));
     assert_eq!(s.body, "Farmers waited.");
-    assert_eq!(s.published_raw.as_deref(), Some("Fri, 01 Mar 2024 10:00:00 GMT"));
+    assert_eq!(
+        s.published_raw.as_deref(),
+        Some("Fri, 01 Mar 2024 10:00:00 GMT")
+    );
     assert_eq!(s.version, Some(4), "version given as a string");
 }
 
@@ -138,7 +144,9 @@ fn iptc7901_minimal() {
 fn plain_text_passes_through() {
     let s = ok("plain_text.txt");
     assert_eq!(s.format, Format::Text);
-    assert!(s.body.starts_with("Home | News | Sport\n\nCity council approves new park"));
+    assert!(s
+        .body
+        .starts_with("Home | News | Sport\n\nCity council approves new park"));
     assert!(s.headline.is_none());
 }
 
@@ -189,7 +197,11 @@ fn bad_xxe() {
 
 #[test]
 fn bad_headline_type() {
-    let err = decode(&fixture("bad_headline_object.json"), &DecodeConfig::default()).unwrap_err();
+    let err = decode(
+        &fixture("bad_headline_object.json"),
+        &DecodeConfig::default(),
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         DecodeError::FieldType {
@@ -242,7 +254,11 @@ fn too_large_is_checked_first() {
 
 #[test]
 fn windows_1252_fallback_warns() {
-    let s = decode(b"Caf\xe9 owners protest \x93new rules\x94", &DecodeConfig::default()).unwrap();
+    let s = decode(
+        b"Caf\xe9 owners protest \x93new rules\x94",
+        &DecodeConfig::default(),
+    )
+    .unwrap();
     assert_eq!(s.body, "Café owners protest “new rules”");
     assert!(s.warnings.iter().any(|w| w.contains("windows-1252")));
 }

@@ -103,7 +103,10 @@ pub(crate) fn to_text_declared<'a>(bytes: &'a [u8], label: &str) -> Result<Text<
             let text = std::str::from_utf8(bytes).unwrap_or_default();
             Ok(Text {
                 text: Cow::Borrowed(text),
-                warning: Some(format!("declared {} but is valid UTF-8; read as UTF-8", enc.name())),
+                warning: Some(format!(
+                    "declared {} but is valid UTF-8; read as UTF-8",
+                    enc.name()
+                )),
             })
         }
         Some(enc) if enc != encoding_rs::UTF_8 && enc != UTF_16LE && enc != UTF_16BE => {

@@ -241,6 +241,9 @@ mod tests {
 
     #[test]
     fn numeric_refs() {
-        assert_eq!(decode_entities("&#233;t&#xE9; &bogus; & x"), "été &bogus; & x");
+        assert_eq!(
+            decode_entities("&#233;t&#xE9; &bogus; & x"),
+            "été &bogus; & x"
+        );
     }
 }

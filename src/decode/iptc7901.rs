@@ -26,7 +26,12 @@ pub(crate) fn decode(input: &str) -> Story {
     if let Some(id) = fields.first() {
         story.id = Some((*id).to_owned());
     }
-    if let Some(src) = fields.iter().rev().nth(1).filter(|s| s.chars().any(|c| c.is_alphabetic())) {
+    if let Some(src) = fields
+        .iter()
+        .rev()
+        .nth(1)
+        .filter(|s| s.chars().any(|c| c.is_alphabetic()))
+    {
         story.source = Some((*src).to_owned());
     }
     let keywords: String = header_lines
@@ -54,7 +59,11 @@ pub(crate) fn decode(input: &str) -> Story {
             // parentheses.
             let is_kicker = i < end
                 && (!l.chars().any(char::is_lowercase) || (l.starts_with('(') && l.ends_with(')')));
-            let target = if is_kicker { &mut kicker } else { &mut headline };
+            let target = if is_kicker {
+                &mut kicker
+            } else {
+                &mut headline
+            };
             if !target.is_empty() {
                 target.push(' ');
             }
@@ -77,7 +86,9 @@ pub(crate) fn decode(input: &str) -> Story {
 }
 
 fn is_byline(l: &str) -> bool {
-    ["By ", "Von ", "From ", "Par ", "De "].iter().any(|p| l.starts_with(p))
+    ["By ", "Von ", "From ", "Par ", "De "]
+        .iter()
+        .any(|p| l.starts_with(p))
 }
 
 #[cfg(test)]

@@ -111,9 +111,16 @@ fn select_item<'a>(
 }
 
 fn has_story_fields(obj: &Map<String, Value>) -> bool {
-    ["headline", "title", "body", "text", "body_html", "headlines"]
-        .iter()
-        .any(|k| obj.contains_key(*k))
+    [
+        "headline",
+        "title",
+        "body",
+        "text",
+        "body_html",
+        "headlines",
+    ]
+    .iter()
+    .any(|k| obj.contains_key(*k))
 }
 
 /// First item of a feed that is not a picture/video; AP feeds nest it under `item`.
@@ -221,7 +228,10 @@ fn id_field(obj: &Map<String, Value>, aliases: &[&str]) -> Result<Option<String>
     Ok(None)
 }
 
-fn version_field(obj: &Map<String, Value>, warnings: &mut Vec<String>) -> Result<Option<u64>, DecodeError> {
+fn version_field(
+    obj: &Map<String, Value>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<u64>, DecodeError> {
     match obj.get("version") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_u64() {
@@ -327,7 +337,10 @@ fn role_list(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, Deco
 }
 
 fn source_field(obj: &Map<String, Value>) -> Result<Option<String>, DecodeError> {
-    if let Some(s) = text_field(obj, &["source", "creditline", "copyrightholder", "copyrightHolder"])? {
+    if let Some(s) = text_field(
+        obj,
+        &["source", "creditline", "copyrightholder", "copyrightHolder"],
+    )? {
         return Ok(Some(s));
     }
     match obj.get("provider") {
@@ -420,8 +433,10 @@ mod tests {
 
     #[test]
     fn aliases_and_leniency() {
-        let s = decode(r#"{"guid":"g1","title":"T","text":"<p>A</p><p>B</p>","version":"3","date":"2024"}"#)
-            .unwrap();
+        let s = decode(
+            r#"{"guid":"g1","title":"T","text":"<p>A</p><p>B</p>","version":"3","date":"2024"}"#,
+        )
+        .unwrap();
         assert_eq!(s.id.as_deref(), Some("g1"));
         assert_eq!(s.headline.as_deref(), Some("T"));
         assert_eq!(s.body, "A\n\nB");
@@ -439,8 +454,14 @@ mod tests {
                 expected: "a string"
             }
         );
-        assert!(matches!(decode(r#"{"body":42}"#), Err(DecodeError::FieldType { .. })));
-        assert!(matches!(decode(r#"{"body":[1,2]}"#), Err(DecodeError::FieldType { .. })));
+        assert!(matches!(
+            decode(r#"{"body":42}"#),
+            Err(DecodeError::FieldType { .. })
+        ));
+        assert!(matches!(
+            decode(r#"{"body":[1,2]}"#),
+            Err(DecodeError::FieldType { .. })
+        ));
     }
 
     #[test]

@@ -166,10 +166,23 @@ mod tests {
 
     #[test]
     fn sniffs_each_shape() {
-        assert_eq!(d(br#"{"headline":"h","body":"b"}"#).unwrap().format, Format::Json);
-        assert_eq!(d(b"<nitf><body><body.content><p>x</p></body.content></body></nitf>").unwrap().format, Format::Nitf);
+        assert_eq!(
+            d(br#"{"headline":"h","body":"b"}"#).unwrap().format,
+            Format::Json
+        );
+        assert_eq!(
+            d(b"<nitf><body><body.content><p>x</p></body.content></body></nitf>")
+                .unwrap()
+                .format,
+            Format::Nitf
+        );
         assert_eq!(d(b"Just some text.").unwrap().format, Format::Text);
-        assert_eq!(d(b"\x01eca1 4 i 1 c dpa 1\r\n\x02Head =\r\n\r\nBody.\x03").unwrap().format, Format::Iptc7901);
+        assert_eq!(
+            d(b"\x01eca1 4 i 1 c dpa 1\r\n\x02Head =\r\n\r\nBody.\x03")
+                .unwrap()
+                .format,
+            Format::Iptc7901
+        );
     }
 
     #[test]
@@ -178,7 +191,10 @@ mod tests {
             max_payload_bytes: 4,
             ..DecodeConfig::default()
         };
-        assert_eq!(decode(b"\x89PNG\r\n", &config).unwrap_err().kind(), "too-large");
+        assert_eq!(
+            decode(b"\x89PNG\r\n", &config).unwrap_err().kind(),
+            "too-large"
+        );
     }
 
     #[test]

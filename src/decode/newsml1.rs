@@ -28,7 +28,10 @@ pub(crate) fn decode(root: &Element) -> Result<Story, DecodeError> {
         .and_then(|v| v.trim().parse().ok());
     let mgmt = item.child("NewsManagement");
     story.published_raw = mgmt
-        .and_then(|m| m.child("ThisRevisionCreated").or_else(|| m.child("FirstCreated")))
+        .and_then(|m| {
+            m.child("ThisRevisionCreated")
+                .or_else(|| m.child("FirstCreated"))
+        })
         .and_then(Element::text);
     let status = mgmt
         .and_then(|m| m.child("Status"))
@@ -85,7 +88,10 @@ pub(crate) fn decode(root: &Element) -> Result<Story, DecodeError> {
         if !textual {
             continue;
         }
-        if let Some(n) = data.find("nitf").or_else(|| (data.name == "nitf").then_some(data)) {
+        if let Some(n) = data
+            .find("nitf")
+            .or_else(|| (data.name == "nitf").then_some(data))
+        {
             nitf::fill(n, &mut story);
         } else if data.elements().next().is_some() {
             story.body = data.find("body").unwrap_or(data).paragraphs();

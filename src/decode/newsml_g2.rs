@@ -100,7 +100,10 @@ fn decode_item(item: &Element) -> Story {
             })
         });
     story.published_raw = meta
-        .and_then(|m| m.child("versionCreated").or_else(|| m.child("firstCreated")))
+        .and_then(|m| {
+            m.child("versionCreated")
+                .or_else(|| m.child("firstCreated"))
+        })
         .or_else(|| cmeta.and_then(|c| c.child("contentCreated")))
         .and_then(Element::text);
     story.language = cmeta

@@ -64,7 +64,10 @@ mod tests {
         assert_eq!(from_keyword("REFILE 1ST LEAD"), Some(EditSignal::Update));
         assert_eq!(from_keyword("1ST LEAD"), Some(EditSignal::Update));
         assert_eq!(from_keyword("CORRECTION"), Some(EditSignal::Correction));
-        assert_eq!(from_keyword("KILL - story withdrawn"), Some(EditSignal::Kill));
+        assert_eq!(
+            from_keyword("KILL - story withdrawn"),
+            Some(EditSignal::Kill)
+        );
         assert_eq!(from_keyword("Leaders meet"), None);
         assert_eq!(from_keyword("EXTRA"), None);
     }

@@ -60,6 +60,9 @@ mod tests {
 
     #[test]
     fn plain_passes_through() {
-        assert_eq!(decode("Title\r\n\r\nBody text.\r\n").body, "Title\n\nBody text.");
+        assert_eq!(
+            decode("Title\r\n\r\nBody text.\r\n").body,
+            "Title\n\nBody text."
+        );
     }
 }

@@ -70,9 +70,9 @@ pub(crate) fn parse_str(text: &str) -> Result<Element, DecodeError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
-        let event = reader.read_event().map_err(|e| {
-            DecodeError::Xml(format!("{e} at byte {}", reader.error_position()))
-        })?;
+        let event = reader
+            .read_event()
+            .map_err(|e| DecodeError::Xml(format!("{e} at byte {}", reader.error_position())))?;
         match event {
             Event::DocType(t) => {
                 let decl = String::from_utf8_lossy(&t);
@@ -344,7 +344,8 @@ mod tests {
 
     #[test]
     fn entity_doctype_is_refused() {
-        let bomb = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">]><lolz>&lol;</lolz>";
+        let bomb =
+            "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">]><lolz>&lol;</lolz>";
         assert!(matches!(parse_str(bomb), Err(DecodeError::XmlDoctype(_))));
         let plain = "<!DOCTYPE nitf SYSTEM \"nitf.dtd\"><nitf/>";
         assert_eq!(parse_str(plain).unwrap().name, "nitf");
@@ -352,7 +353,8 @@ mod tests {
 
     #[test]
     fn declared_latin1_is_honoured() {
-        let doc = parse(b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><t>M\xfcller</t>").unwrap();
+        let doc =
+            parse(b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><t>M\xfcller</t>").unwrap();
         assert_eq!(doc.root.text().unwrap(), "Müller");
         assert!(doc.warning.is_none());
     }
