@@ -117,13 +117,14 @@ fn is_anpa(bytes: &[u8]) -> bool {
 }
 
 fn decode_xml(bytes: &[u8]) -> Result<Story, DecodeError> {
-    let doc = xml::parse(bytes)?;
+    let doc = xml::parse(bytes, |name| {
+        matches!(name, "nitf" | "NewsML" | "NewsItem") || newsml_g2::is_root(name)
+    })?;
     let root = &doc.root;
     let mut story = match root.name.as_str() {
         "nitf" => nitf::decode(root),
         "NewsML" | "NewsItem" => newsml1::decode(root)?,
-        name if newsml_g2::is_root(name) => newsml_g2::decode(root)?,
-        other => return Err(DecodeError::UnknownXmlRoot(other.to_owned())),
+        _ => newsml_g2::decode(root)?,
     };
     story.warnings.extend(doc.warning);
     Ok(story)
@@ -204,6 +205,15 @@ mod tests {
             bytes.extend(u.to_le_bytes());
         }
         assert_eq!(d(&bytes).unwrap().body, "Hello wire");
+    }
+
+    #[test]
+    fn html_page_is_an_unknown_root_even_when_malformed() {
+        let page = b"<!DOCTYPE html><html><head><meta charset=utf-8><title>x</title></head><body><p>a<br>b</body></html>";
+        assert_eq!(
+            d(page).unwrap_err(),
+            DecodeError::UnknownXmlRoot("html".into())
+        );
     }
 
     #[test]

@@ -51,12 +51,14 @@ fn declared_encoding(bytes: &[u8]) -> Option<&str> {
 }
 
 /// Parse bytes (no BOM other than UTF-8's) into a tree.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Document, DecodeError> {
+/// `accept_root` sees the root's local name first, so an HTML page or an RSS feed is refused
+/// by name before its (often not well-formed) content is parsed.
+pub(crate) fn parse(bytes: &[u8], accept_root: fn(&str) -> bool) -> Result<Document, DecodeError> {
     let text = match declared_encoding(bytes) {
         Some(label) => charset::to_text_declared(bytes, label)?,
         None => charset::to_text(bytes)?,
     };
-    let root = parse_str(&text.text)?;
+    let root = parse_with(&text.text, accept_root)?;
     Ok(Document {
         root,
         warning: text.warning,
@@ -64,7 +66,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Document, DecodeError> {
 }
 
 /// Parse text into a tree; the first top-level element is the root.
+#[cfg(test)]
 pub(crate) fn parse_str(text: &str) -> Result<Element, DecodeError> {
+    parse_with(text, |_| true)
+}
+
+fn parse_with(text: &str, accept_root: fn(&str) -> bool) -> Result<Element, DecodeError> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
@@ -87,6 +94,9 @@ pub(crate) fn parse_str(text: &str) -> Result<Element, DecodeError> {
                 if root.is_some() {
                     break;
                 }
+                if stack.is_empty() {
+                    check_root(&e, accept_root)?;
+                }
                 if stack.len() >= MAX_DEPTH {
                     return Err(DecodeError::Xml(format!(
                         "elements nested deeper than {MAX_DEPTH}"
@@ -95,6 +105,9 @@ pub(crate) fn parse_str(text: &str) -> Result<Element, DecodeError> {
                 stack.push(element(&e));
             }
             Event::Empty(e) => {
+                if stack.is_empty() {
+                    check_root(&e, accept_root)?;
+                }
                 let el = element(&e);
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Elem(el)),
@@ -151,6 +164,18 @@ pub(crate) fn parse_str(text: &str) -> Result<Element, DecodeError> {
             stack.last().map_or("", |e| e.name.as_str())
         ))),
         None => Err(DecodeError::Xml("no root element".into())),
+    }
+}
+
+fn check_root(
+    e: &quick_xml::events::BytesStart<'_>,
+    accept_root: fn(&str) -> bool,
+) -> Result<(), DecodeError> {
+    let name = local(e.name().as_ref());
+    if accept_root(&name) {
+        Ok(())
+    } else {
+        Err(DecodeError::UnknownXmlRoot(name))
     }
 }
 
@@ -353,8 +378,8 @@ mod tests {
 
     #[test]
     fn declared_latin1_is_honoured() {
-        let doc =
-            parse(b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><t>M\xfcller</t>").unwrap();
+        let xml = b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><t>M\xfcller</t>";
+        let doc = parse(xml, |_| true).unwrap();
         assert_eq!(doc.root.text().unwrap(), "Müller");
         assert!(doc.warning.is_none());
     }
