@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use super::credit::agency;
 use super::lines::Line;
 use super::time::timestamp_line;
 
@@ -285,7 +286,9 @@ pub(crate) fn mark(lines: &mut [Line<'_>], scraped: bool) -> Scan {
             .any(|l| l.keep && strip_bullet(l.text).is_some());
     if page_like {
         for line in lines[last + 1..].iter_mut().filter(|l| l.keep) {
-            if strip_bullet(line.text).is_some() || is_menu_like(line.text) {
+            // A bare agency name is a credit, left for the credit step to read.
+            let credit = agency(line.text).is_some();
+            if !credit && (strip_bullet(line.text).is_some() || is_menu_like(line.text)) {
                 line.keep = false;
             }
         }

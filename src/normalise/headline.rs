@@ -78,18 +78,17 @@ pub(crate) fn tidy_header(
         }
     };
     let title = picked.as_deref().or(headline);
-    for i in 0..header_end {
-        let l = lines[i];
+    for l in lines[..header_end].iter_mut() {
         if !l.keep {
             continue;
         }
-        let k = key(&l);
+        let k = key(l);
         let drop = counts.get(k).is_some_and(|&c| c >= 2)
             || title.is_some_and(|t| clean(k).as_deref() == Some(t))
             || strip_bullet(l.text).is_some()
             || (page_like && is_menu_like(k));
         if drop {
-            lines[i].keep = false;
+            l.keep = false;
         }
     }
     picked
