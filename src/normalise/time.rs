@@ -10,6 +10,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZon
 pub(crate) struct ParsedTime {
     pub(crate) at: DateTime<Utc>,
     pub(crate) assumed: Option<String>,
+    /// Text after the time was ignored (never true for a clean timestamp).
+    pub(crate) ignored_junk: bool,
 }
 
 /// Why a timestamp was not parsed.
@@ -45,13 +47,18 @@ pub(crate) fn parse_timestamp(raw: &str) -> Result<ParsedTime, TimeError> {
 }
 
 fn sound(at: DateTime<Utc>) -> ParsedTime {
-    ParsedTime { at, assumed: None }
+    ParsedTime {
+        at,
+        assumed: None,
+        ignored_junk: false,
+    }
 }
 
 fn assumed_utc(naive: NaiveDateTime, why: &str) -> ParsedTime {
     ParsedTime {
         at: Utc.from_utc_datetime(&naive),
         assumed: Some(why.to_owned()),
+        ignored_junk: false,
     }
 }
 
@@ -101,6 +108,7 @@ fn parse_iso(s: &str) -> Option<ParsedTime> {
                 Some(o) => ParsedTime {
                     at: localise(naive, o)?,
                     assumed: Some("no time of day, taken as midnight".to_owned()),
+                    ignored_junk: false,
                 },
                 None => assumed_utc(naive, "no time of day or zone, taken as midnight UTC"),
             });
@@ -250,8 +258,17 @@ struct Fields {
 fn parse_words(s: &str) -> Result<ParsedTime, TimeError> {
     let mut f = Fields::default();
     let mut numbers: Vec<u32> = Vec::new();
+    let mut ignored: Option<&str> = None;
     for token in s.split([' ', ',']).filter(|t| !t.is_empty()) {
-        read_token(token, &mut f, &mut numbers)?;
+        if let Err(e) = read_token(token, &mut f, &mut numbers) {
+            // Junk after a complete date and time ("14:01:21.93V RM") is ignored, and said so.
+            if f.time.is_some() && f.month.is_some() && numbers.len() + usize::from(f.day.is_some()) >= 2 {
+                let at = token.as_ptr() as usize - s.as_ptr() as usize;
+                ignored = Some(s[at..].trim());
+                break;
+            }
+            return Err(e);
+        }
     }
     for n in numbers {
         if f.day.is_none() && (1..=31).contains(&n) {
@@ -270,6 +287,9 @@ fn parse_words(s: &str) -> Result<ParsedTime, TimeError> {
     };
     let date = NaiveDate::from_ymd_opt(year, month, day).ok_or(TimeError::OutOfRange)?;
     let mut notes: Vec<String> = Vec::new();
+    if let Some(junk) = ignored {
+        notes.push(format!("ignored trailing \"{junk}\""));
+    }
     if f.two_digit_year {
         notes.push(format!("two-digit year read as {year}"));
     }
@@ -299,6 +319,7 @@ fn parse_words(s: &str) -> Result<ParsedTime, TimeError> {
     Ok(ParsedTime {
         at,
         assumed: (!notes.is_empty()).then(|| notes.join("; ")),
+        ignored_junk: ignored.is_some(),
     })
 }
 
@@ -463,7 +484,7 @@ fn read_zone(token: &str, f: &mut Fields) -> Result<(), TimeError> {
             }
         }
     }
-    let zone_like = (2..=6).contains(&t.len())
+    let zone_like = (1..=6).contains(&t.len())
         && t.as_bytes()[0].is_ascii_alphabetic()
         && t.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-');
@@ -498,7 +519,10 @@ pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
     if !(has_clock || has_year) {
         return None;
     }
-    parse_timestamp(s).ok().map(|_| s)
+    parse_timestamp(s)
+        .ok()
+        .filter(|p| !p.ignored_junk)
+        .map(|_| s)
 }
 
 #[cfg(test)]
@@ -564,6 +588,15 @@ mod tests {
     }
 
     #[test]
+    fn trailing_junk_is_ignored_with_note() {
+        let t = ok("27-MAR-1987 14:01:21.93V RM");
+        assert_eq!(t.at, utc("1987-03-27T14:01:21.930Z"));
+        let note = t.assumed.unwrap_or_default();
+        assert!(note.contains("RM") && note.contains("\"V\""), "{note}");
+        assert!(parse_timestamp("31-MAR-1987 605:12:19.12").is_err());
+    }
+
+    #[test]
     fn web_forms() {
         assert_eq!(ok("February 7, 2024 1:02 PM UTC").at, utc("2024-02-07T13:02:00Z"));
         assert_eq!(ok("Feb 7th 2024 12:30am GMT+3").at, utc("2024-02-06T21:30:00Z"));
@@ -584,6 +617,7 @@ mod tests {
         assert!(timestamp_line("07 Feb 2024 01:02:02 GMT9").is_some());
         assert!(timestamp_line("Updated: 7 February 2024").is_some());
         assert!(timestamp_line("Feb 26").is_none());
+        assert!(timestamp_line("07 Feb 2024 01:02 GMT and more").is_none());
         assert!(timestamp_line("Shr 34 cts vs 1.19 dlrs").is_none());
         assert!(timestamp_line("The meeting is on Feb 26 2024 at noon.").is_none());
     }
