@@ -7,24 +7,85 @@ use wirefeed::model::{Format, Story};
 use wirefeed::normalise::{normalise, NormaliseConfig};
 
 const WORDS: &[&str] = &[
-    "the", "bank", "said", "on", "Tuesday", "prices", "rose", "1.5", "pct", "to", "4,340", "dlrs",
-    "Iraq", "minister", "talks", "oil", "U.S.", "vs", "mln", "“quoted”", "—", "Müller",
-    "cafe\u{301}", "zone\u{00AD}s", "a\u{200B}b", "non\u{00A0}stop", ",", ".", "Shr", "cts", "(AP)",
-    "CAIRO:", "said.", "year.", "Reuter", "x\u{0007}y", "日本", "«Ça»", "don’t", " ", "\t",
+    "the",
+    "bank",
+    "said",
+    "on",
+    "Tuesday",
+    "prices",
+    "rose",
+    "1.5",
+    "pct",
+    "to",
+    "4,340",
+    "dlrs",
+    "Iraq",
+    "minister",
+    "talks",
+    "oil",
+    "U.S.",
+    "vs",
+    "mln",
+    "“quoted”",
+    "—",
+    "Müller",
+    "cafe\u{301}",
+    "zone\u{00AD}s",
+    "a\u{200B}b",
+    "non\u{00A0}stop",
+    ",",
+    ".",
+    "Shr",
+    "cts",
+    "(AP)",
+    "CAIRO:",
+    "said.",
+    "year.",
+    "Reuter",
+    "x\u{0007}y",
+    "日本",
+    "«Ça»",
+    "don’t",
+    " ",
+    "\t",
 ];
 
 const EXTRA_LINES: &[&str] = &[
-    "facebook", "  • Home", "Short Url:", "07 Feb 2024 01:02:02 GMT9", "Reuters", "AP",
-    "(AFP file photo)", "Most Popular", "return to top", "Shr 28 cts vs 22 cts",
-    "Net 1,200,000 vs 950,000", "Year", " Reuter", "REUTER^M", "Reporting by A; Editing by B",
-    "SALVADOR, Feb 26 - Showers fell.", "WASHINGTON (Reuters) - The Senate voted.",
-    "BEIRUT, Lebanon (AP) — Jets flew.", "Note: figures are provisional.", "",
-    "Updated: 10 Mar 2025 15:05 CET", "MORE", "    ", "\u{FEFF}", "Photo: J. Doe",
+    "facebook",
+    "  • Home",
+    "Short Url:",
+    "07 Feb 2024 01:02:02 GMT9",
+    "Reuters",
+    "AP",
+    "(AFP file photo)",
+    "Most Popular",
+    "return to top",
+    "Shr 28 cts vs 22 cts",
+    "Net 1,200,000 vs 950,000",
+    "Year",
+    " Reuter",
+    "REUTER^M",
+    "Reporting by A; Editing by B",
+    "SALVADOR, Feb 26 - Showers fell.",
+    "WASHINGTON (Reuters) - The Senate voted.",
+    "BEIRUT, Lebanon (AP) — Jets flew.",
+    "Note: figures are provisional.",
+    "",
+    "Updated: 10 Mar 2025 15:05 CET",
+    "MORE",
+    "    ",
+    "\u{FEFF}",
+    "Photo: J. Doe",
 ];
 
 const RAW_TIMES: &[&str] = &[
-    "26-FEB-1987 15:01:01.79", "2014-02-05T03:15:00Z", "20140205T031500+0000", "junk",
-    "Wed, 05 Feb 2014 03:15:00 GMT", "07 Feb 2024 01:02:02 GMT9", "",
+    "26-FEB-1987 15:01:01.79",
+    "2014-02-05T03:15:00Z",
+    "20140205T031500+0000",
+    "junk",
+    "Wed, 05 Feb 2014 03:15:00 GMT",
+    "07 Feb 2024 01:02:02 GMT9",
+    "",
 ];
 
 fn words() -> impl Strategy<Value = String> {
@@ -87,22 +148,28 @@ fn story() -> impl Strategy<Value = Story> {
     (
         body(),
         prop::option::of(words()),
-        prop::option::of(prop::sample::select(&["SALVADOR, Feb 26 -", "CAIRO", " - ", "LONDON (AP) —"][..])),
+        prop::option::of(prop::sample::select(
+            &["SALVADOR, Feb 26 -", "CAIRO", " - ", "LONDON (AP) —"][..],
+        )),
         prop::option::of(prop::sample::select(RAW_TIMES)),
-        prop::option::of(prop::sample::select(&["en-gb", "EN", "eng", "English", "zh_hant_tw"][..])),
+        prop::option::of(prop::sample::select(
+            &["en-gb", "EN", "eng", "English", "zh_hant_tw"][..],
+        )),
         prop::sample::select(&[Format::Text, Format::Json, Format::Anpa, Format::Nitf][..]),
         prop::option::of(prop::sample::select(&["Reuters", "AP", ""][..])),
     )
-        .prop_map(|(body, headline, dateline, raw, language, format, source)| Story {
-            body,
-            headline,
-            dateline: dateline.map(str::to_owned),
-            published_raw: raw.map(str::to_owned),
-            language: language.map(str::to_owned),
-            format,
-            source: source.map(str::to_owned),
-            ..Story::default()
-        })
+        .prop_map(
+            |(body, headline, dateline, raw, language, format, source)| Story {
+                body,
+                headline,
+                dateline: dateline.map(str::to_owned),
+                published_raw: raw.map(str::to_owned),
+                language: language.map(str::to_owned),
+                format,
+                source: source.map(str::to_owned),
+                ..Story::default()
+            },
+        )
 }
 
 fn assert_clean(text: &str) {

@@ -51,7 +51,10 @@ fn credit_line(text: &str) -> Option<CreditLine> {
         }
         let lower = text.to_lowercase();
         let t = lower.trim_matches(['-', '(', ')', ' ', '.']);
-        if matches!(t, "more" | "more to follow" | "more follows" | "end" | "ends") {
+        if matches!(
+            t,
+            "more" | "more to follow" | "more follows" | "end" | "ends"
+        ) {
             return Some(CreditLine::Trailer);
         }
     }

@@ -115,7 +115,8 @@ fn parse_prefix(prefix: &str, colon: bool) -> Option<(String, Option<String>)> {
     for (i, part) in parts.iter().enumerate().skip(1) {
         if seen_date {
             // Only a year may follow the date.
-            if !(part.len() == 4 && part.bytes().all(|b| b.is_ascii_digit())) || i + 1 != parts.len()
+            if !(part.len() == 4 && part.bytes().all(|b| b.is_ascii_digit()))
+                || i + 1 != parts.len()
             {
                 return None;
             }
@@ -141,7 +142,11 @@ fn is_place(place: &str, vouched: bool) -> bool {
         return false;
     }
     let letters = place.chars().filter(|c| c.is_alphabetic()).count();
-    if letters < 2 || !place.chars().all(|c| c.is_alphabetic() || " .'-/&".contains(c)) {
+    if letters < 2
+        || !place
+            .chars()
+            .all(|c| c.is_alphabetic() || " .'-/&".contains(c))
+    {
         return false;
     }
     if NOT_PLACES.contains(&place) {
@@ -200,7 +205,9 @@ fn is_region(part: &str) -> bool {
     !words.is_empty()
         && words.len() <= 3
         && part.len() <= 30
-        && part.chars().all(|c| c.is_alphabetic() || " .'-".contains(c))
+        && part
+            .chars()
+            .all(|c| c.is_alphabetic() || " .'-".contains(c))
         && words
             .iter()
             .all(|w| w.chars().next().is_some_and(char::is_uppercase))
@@ -244,7 +251,11 @@ mod tests {
     fn shapes() {
         assert_eq!(
             found("CAIRO: Iraqi Foreign Minister Fuad Hussein said."),
-            Some(("CAIRO".into(), None, "Iraqi Foreign Minister Fuad Hussein said.".into()))
+            Some((
+                "CAIRO".into(),
+                None,
+                "Iraqi Foreign Minister Fuad Hussein said.".into()
+            ))
         );
         assert_eq!(
             found("SALVADOR, Feb 26 - Showers continued"),
@@ -252,19 +263,35 @@ mod tests {
         );
         assert_eq!(
             found("WASHINGTON (Reuters) - The Senate"),
-            Some(("WASHINGTON".into(), Some("Reuters".into()), "The Senate".into()))
+            Some((
+                "WASHINGTON".into(),
+                Some("Reuters".into()),
+                "The Senate".into()
+            ))
         );
         assert_eq!(
             found("LONDON, March 3 (AP) — Prices rose"),
-            Some(("LONDON, March 3".into(), Some("AP".into()), "Prices rose".into()))
+            Some((
+                "LONDON, March 3".into(),
+                Some("AP".into()),
+                "Prices rose".into()
+            ))
         );
         assert_eq!(
             found("BEIRUT, Lebanon (AP) — Israeli jets"),
-            Some(("BEIRUT, Lebanon".into(), Some("AP".into()), "Israeli jets".into()))
+            Some((
+                "BEIRUT, Lebanon".into(),
+                Some("AP".into()),
+                "Israeli jets".into()
+            ))
         );
         assert_eq!(
             found("SANTA CRUZ, Calif., Feb 26 - Cobanco Inc said"),
-            Some(("SANTA CRUZ, Calif., Feb 26".into(), None, "Cobanco Inc said".into()))
+            Some((
+                "SANTA CRUZ, Calif., Feb 26".into(),
+                None,
+                "Cobanco Inc said".into()
+            ))
         );
         assert_eq!(
             found("Washington (Reuters) - The Senate").map(|f| f.0),
@@ -284,7 +311,10 @@ mod tests {
 
     #[test]
     fn given() {
-        assert_eq!(clean_given("SALVADOR, Feb 26 -"), (Some("SALVADOR, Feb 26".into()), None));
+        assert_eq!(
+            clean_given("SALVADOR, Feb 26 -"),
+            (Some("SALVADOR, Feb 26".into()), None)
+        );
         assert_eq!(
             clean_given(" WASHINGTON (Reuters) - "),
             (Some("WASHINGTON".into()), Some("Reuters".into()))

@@ -128,6 +128,14 @@ const PREFIXES: &[&str] = &[
     "caption:",
 ];
 
+/// First bytes of [`PREFIXES`] (lowercase), to skip the prefix scan for most lines.
+static PREFIX_FIRST_BYTES: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let mut v: Vec<u8> = PREFIXES.iter().filter_map(|p| p.bytes().next()).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+});
+
 /// Words that, inside a trailing parenthesis, make a line a photo caption: "(AFP file photo)".
 const CAPTION_WORDS: &[&str] = &["photo", "photos", "image", "picture", "pic", "file"];
 
@@ -163,13 +171,23 @@ pub(crate) fn strip_bullet(text: &str) -> Option<&str> {
     Some(rest.trim_start())
 }
 
-/// Lowercased line with trailing separators removed, for lexicon comparison.
-fn lexicon_key(text: &str) -> Option<String> {
-    if text.len() > *LEXICON_MAX + 4 {
-        return None;
-    }
+/// Whether the line (trailing separators ignored) is a lexicon phrase, case-insensitively.
+fn in_lexicon(text: &str) -> bool {
     let t = text.trim_end_matches([':', '|', '»', '›', ' ', '>']);
-    Some(t.to_lowercase())
+    if t.is_empty() || t.len() > *LEXICON_MAX {
+        return false;
+    }
+    if t.is_ascii() {
+        // Lowercase on the stack: this runs for every short line.
+        let mut buf = [0u8; 64];
+        let Some(slot) = buf.get_mut(..t.len()) else {
+            return false;
+        };
+        slot.copy_from_slice(t.as_bytes());
+        slot.make_ascii_lowercase();
+        return std::str::from_utf8(slot).is_ok_and(|k| LEXICON_SET.contains(k));
+    }
+    LEXICON_SET.contains(t.to_lowercase().as_str())
 }
 
 fn starts_with_ci(text: &str, prefix: &str) -> bool {
@@ -182,12 +200,14 @@ fn starts_with_ci(text: &str, prefix: &str) -> bool {
 /// credits, timestamp-only lines.
 pub(crate) fn classify(text: &str) -> Option<Furniture> {
     let text = strip_bullet(text).unwrap_or(text);
-    if let Some(key) = lexicon_key(text) {
-        if LEXICON_SET.contains(key.as_str()) {
-            return Some(Furniture::Phrase);
-        }
+    if in_lexicon(text) {
+        return Some(Furniture::Phrase);
     }
-    if text.len() <= 300 && PREFIXES.iter().any(|p| starts_with_ci(text, p)) {
+    let may_have_prefix = text
+        .bytes()
+        .next()
+        .is_some_and(|b| PREFIX_FIRST_BYTES.contains(&b.to_ascii_lowercase()));
+    if may_have_prefix && text.len() <= 300 && PREFIXES.iter().any(|p| starts_with_ci(text, p)) {
         return if starts_with_ci(text, "photo")
             || starts_with_ci(text, "image")
             || starts_with_ci(text, "pic")
@@ -242,11 +262,10 @@ pub(crate) fn is_prose(text: &str) -> bool {
     if text.len() >= 160 {
         return true;
     }
-    let words = text.split_whitespace().count();
     let ends_sentence = text
         .trim_end_matches(['"', '\'', '”', '’', ')'])
         .ends_with(['.', '!', '?', '…']);
-    words >= 8 && ends_sentence
+    ends_sentence && text.split_whitespace().nth(7).is_some()
 }
 
 /// Navigation-like: a few words, no sentence punctuation.
@@ -328,10 +347,17 @@ mod tests {
     #[test]
     fn lexicon_and_prefixes() {
         assert_eq!(classify("facebook"), Some(Furniture::Phrase));
-        assert_eq!(classify("  Most Popular"), None, "callers pass trimmed lines");
+        assert_eq!(
+            classify("  Most Popular"),
+            None,
+            "callers pass trimmed lines"
+        );
         assert_eq!(classify("Most Popular"), Some(Furniture::Phrase));
         assert_eq!(classify("• Twitter"), Some(Furniture::Phrase));
-        assert_eq!(classify("Short Url: https://arab.news/abc"), Some(Furniture::Phrase));
+        assert_eq!(
+            classify("Short Url: https://arab.news/abc"),
+            Some(Furniture::Phrase)
+        );
         assert_eq!(classify("Return to top"), Some(Furniture::Phrase));
         assert_eq!(classify("The topics were discussed."), None);
     }
@@ -349,7 +375,10 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        assert_eq!(classify("07 Feb 2024 01:02:02 GMT9"), Some(Furniture::Timestamp));
+        assert_eq!(
+            classify("07 Feb 2024 01:02:02 GMT9"),
+            Some(Furniture::Timestamp)
+        );
         assert_eq!(classify("NY COFFEE 10:30"), None);
     }
 

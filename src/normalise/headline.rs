@@ -26,7 +26,9 @@ pub(crate) fn clean(raw: &str) -> Option<String> {
             }
         }
     }
-    let trimmed = h.trim_end_matches([' ', '|', '-', '—', '–', ':']).trim_start();
+    let trimmed = h
+        .trim_end_matches([' ', '|', '-', '—', '–', ':'])
+        .trim_start();
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
@@ -101,10 +103,19 @@ mod tests {
 
     #[test]
     fn cleans_suffixes() {
-        assert_eq!(clean("  Big news | Arab News ").as_deref(), Some("Big news"));
+        assert_eq!(
+            clean("  Big news | Arab News ").as_deref(),
+            Some("Big news")
+        );
         assert_eq!(clean("Big news - Reuters").as_deref(), Some("Big news"));
-        assert_eq!(clean("Rates - what next").as_deref(), Some("Rates - what next"));
-        assert_eq!(clean("BAHIA COCOA REVIEW").as_deref(), Some("BAHIA COCOA REVIEW"));
+        assert_eq!(
+            clean("Rates - what next").as_deref(),
+            Some("Rates - what next")
+        );
+        assert_eq!(
+            clean("BAHIA COCOA REVIEW").as_deref(),
+            Some("BAHIA COCOA REVIEW")
+        );
         assert_eq!(clean(" | "), None);
     }
 

@@ -50,27 +50,78 @@ pub(crate) fn normalise_tag(raw: &str) -> Result<String, BadTag> {
     Ok(out)
 }
 
-/// Detect the language of a text; `None` when the text is too short or the guess unreliable.
-pub(crate) fn detect(headline: Option<&str>, body: &str) -> Option<&'static str> {
-    let mut sample = String::with_capacity(MAX_DETECT_BYTES + 8);
-    if let Some(h) = headline {
-        // All-caps headlines (wire slugs) skew trigram counts; only mixed-case ones help.
-        if h.chars().any(char::is_lowercase) {
-            sample.push_str(h);
-            sample.push_str(". ");
-        }
-    }
-    let room = MAX_DETECT_BYTES.saturating_sub(sample.len());
-    sample.push_str(prefix_at_char_boundary(body, room));
+/// Frequent English function words that are rare as words in other languages. Words shared
+/// with common European languages ("in", "is", "on", "as", "die", "he") are left out.
+const ENGLISH_MARKERS: &[&str] = &[
+    "the", "of", "and", "to", "said", "for", "that", "with", "by", "from", "has", "have", "will",
+    "its", "were", "are", "would", "which", "this", "they", "their", "been", "it", "was", "but",
+    "not", "had", "after", "about", "who", "also",
+];
+
+/// Detect the language of a sample; `None` when it is too short or the guess unreliable.
+///
+/// whatlang scores every language of the script, which costs tens of microseconds per story.
+/// Text where these English function words make up a large share of the words cannot be
+/// anything else, so it is answered directly; everything else goes to whatlang.
+pub(crate) fn detect(sample: &str) -> Option<&'static str> {
+    let sample = prefix_at_char_boundary(sample, MAX_DETECT_BYTES);
     let letters = sample.chars().filter(|c| c.is_alphabetic()).count();
-    if sample.len() < MIN_DETECT_BYTES || letters * 2 < sample.len().min(MIN_DETECT_BYTES * 4) {
+    if letters < MIN_DETECT_BYTES {
         return None;
     }
-    let info = whatlang::detect(&sample)?;
+    if is_plainly_english(sample) {
+        return Some("en");
+    }
+    let info = whatlang::detect(sample)?;
     if !info.is_reliable() {
         return None;
     }
     iso639_1(info.lang().code())
+}
+
+fn is_plainly_english(sample: &str) -> bool {
+    let mut words = 0usize;
+    let mut hits = 0usize;
+    for w in sample.split(|c: char| !c.is_alphabetic()) {
+        if w.is_empty() {
+            continue;
+        }
+        words += 1;
+        // A hundred words settle it either way.
+        if words > 100 {
+            break;
+        }
+        if w.len() <= 5 && w.is_ascii() {
+            let mut buf = [0u8; 5];
+            buf[..w.len()].copy_from_slice(w.as_bytes());
+            buf.make_ascii_lowercase();
+            if ENGLISH_MARKERS.contains(&std::str::from_utf8(&buf[..w.len()]).unwrap_or("")) {
+                hits += 1;
+            }
+        }
+    }
+    hits >= 4 && hits * 100 >= words * 18
+}
+
+/// The text detection looks at: a mixed-case headline and the prose paragraphs (tables of
+/// figures and all-caps wire slugs say nothing about the language and mislead trigrams).
+pub(crate) fn sample<'a>(
+    headline: Option<&str>,
+    paragraphs: impl Iterator<Item = &'a str>,
+) -> String {
+    let mut sample = String::with_capacity(MAX_DETECT_BYTES + 64);
+    if let Some(h) = headline.filter(|h| h.chars().any(char::is_lowercase)) {
+        sample.push_str(h);
+        sample.push_str(". ");
+    }
+    for p in paragraphs {
+        if sample.len() >= MAX_DETECT_BYTES {
+            break;
+        }
+        sample.push_str(p);
+        sample.push(' ');
+    }
+    sample
 }
 
 fn prefix_at_char_boundary(s: &str, max: usize) -> &str {
@@ -185,19 +236,38 @@ mod tests {
     #[test]
     fn detects_common_languages() {
         let en = "The central bank raised interest rates on Tuesday, saying inflation \
-                  remained too high for comfort and that further increases were possible.";
+                  remained too high for comfort and that further increases were possible. \
+                  The decision was expected by most of the economists polled by the agency.";
         let de = "Die Zentralbank hat am Dienstag die Zinsen erhöht und erklärt, die \
                   Inflation sei weiterhin zu hoch und weitere Erhöhungen seien möglich.";
         let es = "El banco central subió el martes los tipos de interés y dijo que la \
                   inflación seguía siendo demasiado alta y que habría más subidas.";
-        assert_eq!(detect(None, en), Some("en"));
-        assert_eq!(detect(None, de), Some("de"));
-        assert_eq!(detect(None, es), Some("es"));
+        assert_eq!(detect(en), Some("en"));
+        assert!(is_plainly_english(en));
+        assert_eq!(detect(de), Some("de"));
+        assert!(!is_plainly_english(de));
+        assert_eq!(detect(es), Some("es"));
+        assert!(!is_plainly_english(es));
+        let fr = "La banque centrale a relevé mardi ses taux d'intérêt, estimant que \
+                  l'inflation restait trop élevée et que d'autres hausses étaient possibles.";
+        assert_eq!(detect(fr), Some("fr"));
+        assert!(!is_plainly_english(fr));
+    }
+
+    #[test]
+    fn sample_skips_caps_headlines() {
+        let s = sample(Some("BAHIA COCOA REVIEW"), ["One.", "Two."].into_iter());
+        assert_eq!(s, "One. Two. ");
+        let s = sample(Some("Cocoa review"), ["One."].into_iter());
+        assert_eq!(s, "Cocoa review. One. ");
     }
 
     #[test]
     fn too_short_is_none() {
-        assert_eq!(detect(None, "Shr 34 cts"), None);
-        assert_eq!(detect(None, "12,345 67,890 11.2 13.4 15.6 17.8 19,0 21.3 99"), None);
+        assert_eq!(detect("Shr 34 cts"), None);
+        assert_eq!(
+            detect("12,345 67,890 11.2 13.4 15.6 17.8 19,0 21.3 99"),
+            None
+        );
     }
 }

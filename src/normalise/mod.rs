@@ -92,6 +92,13 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
         credit = credit.or(Some(found));
     }
     story.body = assemble(&paragraphs);
+    let language_sample = (story.language.is_none() && config.detect_language).then(|| {
+        let prose = paragraphs
+            .iter()
+            .filter(|p| !p.table)
+            .map(|p| p.text.as_str());
+        language::sample(story.headline.as_deref(), prose)
+    });
     if story.source.as_deref().is_none_or(|s| s.trim().is_empty()) {
         story.source = credit;
     }
@@ -127,8 +134,18 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
         None => None,
     };
     if story.language.is_none() && config.detect_language {
-        story.language =
-            language::detect(story.headline.as_deref(), &story.body).map(str::to_owned);
+        let sample = match language_sample {
+            Some(s) => s,
+            // The given tag was rejected: sample now.
+            None => {
+                let prose = paragraphs
+                    .iter()
+                    .filter(|p| !p.table)
+                    .map(|p| p.text.as_str());
+                language::sample(story.headline.as_deref(), prose)
+            }
+        };
+        story.language = language::detect(&sample).map(str::to_owned);
     }
 
     story.warnings = warnings;
@@ -137,7 +154,10 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
 
 /// Remove the dateline from the first paragraph. Without a given dateline the one found is
 /// kept; with one, a leading copy of it (same place) is removed. Returns the agency credit.
-fn strip_dateline(paragraphs: &mut Vec<rejoin::Paragraph>, given: &mut Option<String>) -> Option<String> {
+fn strip_dateline(
+    paragraphs: &mut Vec<rejoin::Paragraph>,
+    given: &mut Option<String>,
+) -> Option<String> {
     let mut credit = None;
     // A few rounds: some feeds repeat the dateline ("CAIRO: CAIRO: ...").
     for _ in 0..3 {
@@ -149,7 +169,8 @@ fn strip_dateline(paragraphs: &mut Vec<rejoin::Paragraph>, given: &mut Option<St
         };
         match given.as_deref() {
             None => *given = Some(found.dateline.clone()),
-            Some(d) if dateline::place(d).eq_ignore_ascii_case(dateline::place(&found.dateline)) => {}
+            Some(d)
+                if dateline::place(d).eq_ignore_ascii_case(dateline::place(&found.dateline)) => {}
             Some(_) => break,
         }
         first.text.drain(..found.rest);

@@ -9,6 +9,11 @@ use super::lines::Line;
 const WRAP_MIN: usize = 40;
 const WRAP_MAX: usize = 100;
 
+/// Tokens without digits that still belong to a row of figures ("UP 21", "vs", "--").
+const TABLE_WORDS: [&str; 11] = [
+    "--", "-", "vs", "vs.", "up", "off", "unch", "untrd", "nil", "n/a", "nc",
+];
+
 /// A paragraph: prose, or a run of table rows kept on separate lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Paragraph {
@@ -18,7 +23,7 @@ pub(crate) struct Paragraph {
 
 /// Columns of figures: mostly numeric tokens, or a "Label 12 vs 10" comparison.
 pub(crate) fn is_tabular(text: &str) -> bool {
-    if text.len() > 90 {
+    if text.len() > 90 || text.ends_with('.') || !text.bytes().any(|b| b.is_ascii_digit()) {
         return false;
     }
     let mut n = 0usize;
@@ -35,10 +40,7 @@ pub(crate) fn is_tabular(text: &str) -> bool {
         if has_digit {
             digits += 1;
             numeric += 1;
-        } else if matches!(
-            token.to_ascii_lowercase().as_str(),
-            "--" | "-" | "vs" | "vs." | "up" | "off" | "unch" | "untrd" | "nil" | "n/a" | "nc"
-        ) {
+        } else if TABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(token)) {
             numeric += 1;
             vs |= token.eq_ignore_ascii_case("vs") || token.eq_ignore_ascii_case("vs.");
         }
@@ -126,7 +128,9 @@ mod tests {
         assert!(is_tabular("JUL8 UNTRD"));
         assert!(!is_tabular("Year"));
         assert!(!is_tabular("4,340, 4,345 and 4,350 dlrs."));
-        assert!(!is_tabular("mln against 5.81 at the same stage last year. Again it seems"));
+        assert!(!is_tabular(
+            "mln against 5.81 at the same stage last year. Again it seems"
+        ));
         assert!(!is_tabular("NY COFFEE 10:30"));
     }
 

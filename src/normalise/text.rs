@@ -14,6 +14,10 @@ enum Class {
 }
 
 fn classify(c: char) -> Class {
+    // Printable ASCII is by far the most common case.
+    if c > ' ' && c < '\u{7F}' {
+        return Class::Keep;
+    }
     match c {
         '\n' | '\u{000B}' | '\u{000C}' | '\u{0085}' | '\u{2028}' => Class::Newline,
         '\u{2029}' => Class::ParagraphBreak,
@@ -21,11 +25,21 @@ fn classify(c: char) -> Class {
         // Invisible characters that only get in the way of matching and tokenising: zero-width
         // space, word joiner, BOM, soft hyphen, Mongolian vowel separator, bidi marks and
         // embeddings. ZWJ/ZWNJ are kept: they are spelling in Persian, Indic scripts and emoji.
-        '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}' | '\u{200E}'
-        | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FFFE}' => {
-            Class::Drop
-        }
-        '\u{00A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}'
+        '\u{200B}'
+        | '\u{2060}'
+        | '\u{FEFF}'
+        | '\u{00AD}'
+        | '\u{180E}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FFFE}' => Class::Drop,
+        '\u{00A0}'
+        | '\u{1680}'
+        | '\u{2000}'..='\u{200A}'
+        | '\u{202F}'
+        | '\u{205F}'
         | '\u{3000}' => Class::Space,
         c if c.is_control() => Class::Drop,
         _ => Class::Keep,
@@ -36,6 +50,9 @@ fn classify(c: char) -> Class {
 /// exotic spaces become plain spaces, runs of spaces inside a line collapse to one, trailing
 /// spaces go. Leading spaces (indentation) are kept as they are. The result is NFC.
 pub(crate) fn clean_block(input: &str) -> String {
+    if input.is_ascii() {
+        return clean_ascii_block(input.as_bytes());
+    }
     let mut out = String::with_capacity(input.len());
     // Spaces seen but not yet written: written only if more text follows on the line.
     let mut pending_spaces = 0usize;
@@ -72,6 +89,41 @@ pub(crate) fn clean_block(input: &str) -> String {
         }
     }
     nfc(out)
+}
+
+/// [`clean_block`] for ASCII input, byte by byte (the common case for wire copy).
+fn clean_ascii_block(input: &[u8]) -> String {
+    let mut out: Vec<u8> = Vec::with_capacity(input.len());
+    let mut pending_spaces = 0usize;
+    let mut at_line_start = true;
+    let mut i = 0;
+    while i < input.len() {
+        let b = input[i];
+        i += 1;
+        match b {
+            b'!'..=b'~' => {
+                if pending_spaces > 0 {
+                    let n = if at_line_start { pending_spaces } else { 1 };
+                    out.extend(std::iter::repeat_n(b' ', n));
+                    pending_spaces = 0;
+                }
+                at_line_start = false;
+                out.push(b);
+            }
+            b' ' | b'\t' => pending_spaces += 1,
+            b'\r' | b'\n' | 0x0B | 0x0C => {
+                if b == b'\r' && input.get(i) == Some(&b'\n') {
+                    i += 1;
+                }
+                pending_spaces = 0;
+                at_line_start = true;
+                out.push(b'\n');
+            }
+            _ => {} // other C0 controls and DEL
+        }
+    }
+    // Only ASCII bytes were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 fn end_line(out: &mut String, pending_spaces: &mut usize, at_line_start: &mut bool) {
@@ -115,9 +167,7 @@ fn nfc(s: String) -> String {
 /// the mark ends a word (followed by a space, a closing quote or the end). Digits ("3 . 5"),
 /// spaced ellipses (". . .") and the French spacing before `;:!?` are left alone.
 pub(crate) fn fix_space_before_punct(s: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = s.as_bytes();
-    let needs = bytes.windows(2).any(|w| w[0] == b' ' && (w[1] == b',' || w[1] == b'.'));
-    if !needs {
+    if !(s.contains(" ,") || s.contains(" .")) {
         return std::borrow::Cow::Borrowed(s);
     }
     let chars: Vec<char> = s.chars().collect();
@@ -166,10 +216,20 @@ mod tests {
     }
 
     #[test]
+    fn ascii_and_unicode_paths_agree() {
+        let s = "  a\tb  c \r\n\r\nd\u{7}e\x0Cf  \n   g  ";
+        assert_eq!(clean_block(s), clean_block(&format!("{s}\u{200B}")));
+        assert_eq!(clean_block(s), "  a b c\n\nde\nf\n   g");
+    }
+
+    #[test]
     fn nfc_after_removal() {
         // A soft hyphen between the base letter and the combining accent.
         assert_eq!(clean_block("e\u{00AD}\u{0301}"), "\u{00E9}");
-        assert_eq!(clean_inline(" Cafe\u{0301}\n  au lait "), "Caf\u{00E9} au lait");
+        assert_eq!(
+            clean_inline(" Cafe\u{0301}\n  au lait "),
+            "Caf\u{00E9} au lait"
+        );
     }
 
     #[test]
@@ -181,7 +241,10 @@ mod tests {
     #[test]
     fn punctuation_spacing() {
         assert_eq!(fix_space_before_punct("word , next ."), "word, next.");
-        assert_eq!(fix_space_before_punct("3 . 5 and wait . . ."), "3 . 5 and wait . . .");
+        assert_eq!(
+            fix_space_before_punct("3 . 5 and wait . . ."),
+            "3 . 5 and wait . . ."
+        );
         assert_eq!(fix_space_before_punct("x ,y"), "x ,y");
     }
 }

@@ -38,7 +38,7 @@ pub(crate) fn parse_timestamp(raw: &str) -> Result<ParsedTime, TimeError> {
     if let Some(t) = parse_epoch(s) {
         return Ok(sound(t));
     }
-    if s.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+    if s.len() >= 8 && s.as_bytes()[..4].iter().all(u8::is_ascii_digit) {
         if let Some(t) = parse_iso(s) {
             return Ok(t);
         }
@@ -152,8 +152,14 @@ fn parse_offset(z: &str) -> Option<FixedOffset> {
     }
     let (h, m) = match digits.len() {
         1 | 2 => (digits.parse::<i32>().ok()?, 0),
-        3 => (digits[..1].parse::<i32>().ok()?, digits[1..].parse::<i32>().ok()?),
-        4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+        3 => (
+            digits[..1].parse::<i32>().ok()?,
+            digits[1..].parse::<i32>().ok()?,
+        ),
+        4 => (
+            digits[..2].parse::<i32>().ok()?,
+            digits[2..].parse::<i32>().ok()?,
+        ),
         _ => return None,
     };
     if h > 18 || m > 59 {
@@ -194,8 +200,15 @@ fn named_zone(name: &str) -> Option<i32> {
     Some(hours * 3600)
 }
 
+/// `full` starts with `part`, ignoring ASCII case.
+fn starts_ci(full: &str, part: &str) -> bool {
+    full.len() >= part.len()
+        && full.is_char_boundary(part.len())
+        && full[..part.len()].eq_ignore_ascii_case(part)
+}
+
 fn month_number(word: &str) -> Option<u32> {
-    let w = word.trim_end_matches('.').to_ascii_lowercase();
+    let w = word.trim_end_matches('.');
     if w.len() < 3 {
         return None;
     }
@@ -215,12 +228,12 @@ fn month_number(word: &str) -> Option<u32> {
     ];
     let pos = MONTHS
         .iter()
-        .position(|m| m.starts_with(w.as_str()) || (w == "sept" && *m == "september"))?;
+        .position(|m| starts_ci(m, w) || (w.eq_ignore_ascii_case("sept") && *m == "september"))?;
     u32::try_from(pos + 1).ok()
 }
 
 fn is_weekday(word: &str) -> bool {
-    let w = word.trim_end_matches('.').to_ascii_lowercase();
+    let w = word.trim_end_matches('.');
     const DAYS: [&str; 7] = [
         "monday",
         "tuesday",
@@ -230,7 +243,7 @@ fn is_weekday(word: &str) -> bool {
         "saturday",
         "sunday",
     ];
-    w.len() >= 3 && DAYS.iter().any(|d| d.starts_with(w.as_str()))
+    w.len() >= 3 && DAYS.iter().any(|d| starts_ci(d, w))
 }
 
 /// Words that may surround a time without changing it.
@@ -262,7 +275,10 @@ fn parse_words(s: &str) -> Result<ParsedTime, TimeError> {
     for token in s.split([' ', ',']).filter(|t| !t.is_empty()) {
         if let Err(e) = read_token(token, &mut f, &mut numbers) {
             // Junk after a complete date and time ("14:01:21.93V RM") is ignored, and said so.
-            if f.time.is_some() && f.month.is_some() && numbers.len() + usize::from(f.day.is_some()) >= 2 {
+            if f.time.is_some()
+                && f.month.is_some()
+                && numbers.len() + usize::from(f.day.is_some()) >= 2
+            {
                 let at = token.as_ptr() as usize - s.as_ptr() as usize;
                 ignored = Some(s[at..].trim());
                 break;
@@ -513,11 +529,21 @@ pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
     }
     // Needs a year or a clock time, so that "Feb 26" alone stays text.
     let has_clock = s.contains(':');
-    let has_year = s
-        .split(|c: char| !c.is_ascii_digit())
-        .any(|d| d.len() == 4 && (d.starts_with("19") || d.starts_with("20")));
-    if !(has_clock || has_year) {
+    let has_year = || {
+        s.split(|c: char| !c.is_ascii_digit())
+            .any(|d| d.len() == 4 && (d.starts_with("19") || d.starts_with("20")))
+    };
+    if !(has_clock || has_year()) {
         return None;
+    }
+    // Cheap shape check before parsing: a few tokens, each with a digit or a short word.
+    let mut tokens = 0;
+    for t in s.split([' ', ',']).filter(|t| !t.is_empty()) {
+        tokens += 1;
+        let short_word = t.len() <= 10 && t.chars().all(|c| c.is_ascii_alphabetic() || c == '.');
+        if tokens > 9 || !(short_word || t.bytes().any(|b| b.is_ascii_digit())) {
+            return None;
+        }
     }
     parse_timestamp(s)
         .ok()
@@ -545,7 +571,10 @@ mod tests {
         assert_eq!(t.at, utc("2014-02-05T02:15:00.123Z"));
         assert_eq!(t.assumed, None);
         assert_eq!(ok("2014-02-05 03:15:00Z").at, utc("2014-02-05T03:15:00Z"));
-        assert_eq!(ok("2014-02-05T03:15:00+0300").at, utc("2014-02-05T00:15:00Z"));
+        assert_eq!(
+            ok("2014-02-05T03:15:00+0300").at,
+            utc("2014-02-05T00:15:00Z")
+        );
     }
 
     #[test]
@@ -568,7 +597,10 @@ mod tests {
         let t = ok("Wed, 05 Feb 2014 03:15:00 -0500");
         assert_eq!(t.at, utc("2014-02-05T08:15:00Z"));
         assert_eq!(t.assumed, None);
-        assert_eq!(ok("Wed, 05 Feb 2014 03:15:00 GMT").at, utc("2014-02-05T03:15:00Z"));
+        assert_eq!(
+            ok("Wed, 05 Feb 2014 03:15:00 GMT").at,
+            utc("2014-02-05T03:15:00Z")
+        );
         assert_eq!(ok("5 Feb 2014 03:15 EST").at, utc("2014-02-05T08:15:00Z"));
     }
 
@@ -598,8 +630,14 @@ mod tests {
 
     #[test]
     fn web_forms() {
-        assert_eq!(ok("February 7, 2024 1:02 PM UTC").at, utc("2024-02-07T13:02:00Z"));
-        assert_eq!(ok("Feb 7th 2024 12:30am GMT+3").at, utc("2024-02-06T21:30:00Z"));
+        assert_eq!(
+            ok("February 7, 2024 1:02 PM UTC").at,
+            utc("2024-02-07T13:02:00Z")
+        );
+        assert_eq!(
+            ok("Feb 7th 2024 12:30am GMT+3").at,
+            utc("2024-02-06T21:30:00Z")
+        );
         assert_eq!(ok("1707267722").at, utc("2024-02-07T01:02:02Z"));
     }
 
@@ -607,7 +645,10 @@ mod tests {
     fn rejects_junk_and_ambiguity() {
         assert!(parse_timestamp("").is_err());
         assert!(parse_timestamp("yesterday afternoon").is_err());
-        assert_eq!(parse_timestamp("02/03/2024 10:00"), Err(TimeError::Ambiguous));
+        assert_eq!(
+            parse_timestamp("02/03/2024 10:00"),
+            Err(TimeError::Ambiguous)
+        );
         assert!(parse_timestamp("31 Feb 2024 10:00 UTC").is_err());
         assert!(parse_timestamp("NY COFFEE 10:30").is_err());
     }
