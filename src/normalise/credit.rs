@@ -77,7 +77,7 @@ fn credit_line(text: &str) -> Option<CreditLine> {
     None
 }
 
-/// Drop credit lines at the end of the story (and a bare agency line at its start); return
+/// Drop credit paragraphs at the end of the story (and a bare agency line at its start); return
 /// the first agency named.
 pub(crate) fn strip(lines: &mut [Line<'_>]) -> Option<&'static str> {
     let mut found = None;
@@ -95,12 +95,13 @@ pub(crate) fn strip(lines: &mut [Line<'_>]) -> Option<&'static str> {
             None => break,
         }
     }
-    if let Some(first) = lines.iter_mut().find(|l| l.keep) {
-        if first.text.len() <= 40 {
-            if let Some(a) = agency(first.text) {
-                first.keep = false;
+    for line in lines.iter_mut().filter(|l| l.keep) {
+        match agency(line.text).filter(|_| line.text.len() <= 40) {
+            Some(a) => {
+                line.keep = false;
                 found = found.or(Some(a));
             }
+            None => break,
         }
     }
     found

@@ -274,11 +274,9 @@ pub(crate) fn is_menu_like(text: &str) -> bool {
     words <= 4 && !text.ends_with(['.', '!', '?', '"', '”'])
 }
 
-/// Marks global furniture on all lines and, for scraped pages, the furniture before and after
-/// the story. Returns the end of the header zone (index of the first story line) and the first
-/// timestamp-only line seen.
-pub(crate) fn mark(lines: &mut [Line<'_>], scraped: bool) -> Scan {
-    let mut scan = Scan::default();
+/// Drops furniture lines wherever they are (lexicon phrases, captions, timestamp-only lines);
+/// records the first timestamp seen. Runs on raw lines and again on rejoined paragraphs.
+pub(crate) fn drop_phrases(lines: &mut [Line<'_>], scan: &mut Scan) {
     for line in lines.iter_mut().filter(|l| l.keep) {
         if let Some(kind) = classify(line.text) {
             line.keep = false;
@@ -288,23 +286,25 @@ pub(crate) fn mark(lines: &mut [Line<'_>], scraped: bool) -> Scan {
             scan.dropped_any = true;
         }
     }
-    let first_story = lines.iter().position(|l| l.keep && is_prose(l.text));
-    let last_story = lines.iter().rposition(|l| l.keep && is_prose(l.text));
+}
+
+/// For scraped pages, on paragraphs: find the story (first to last prose paragraph), drop
+/// menus and bullets after it, and doubled paragraphs (a caption written twice) inside it.
+pub(crate) fn mark_zones(paras: &mut [Line<'_>], scan: &mut Scan) {
+    let first_story = paras.iter().position(|l| l.keep && is_prose(l.text));
+    let last_story = paras.iter().rposition(|l| l.keep && is_prose(l.text));
     scan.header_end = first_story.unwrap_or(0);
-    if !scraped {
-        return scan;
-    }
     let (Some(first), Some(last)) = (first_story, last_story) else {
-        return scan;
+        return;
     };
     // Furniture already found, or bullets, make the outer zones look like a page.
     let page_like = scan.dropped_any
-        || lines[..first]
+        || paras[..first]
             .iter()
-            .chain(&lines[last + 1..])
+            .chain(&paras[last + 1..])
             .any(|l| l.keep && strip_bullet(l.text).is_some());
     if page_like {
-        for line in lines[last + 1..].iter_mut().filter(|l| l.keep) {
+        for line in paras[last + 1..].iter_mut().filter(|l| l.keep) {
             // A bare agency name is a credit, left for the credit step to read.
             let credit = agency(line.text).is_some();
             if !credit && (strip_bullet(line.text).is_some() || is_menu_like(line.text)) {
@@ -313,9 +313,8 @@ pub(crate) fn mark(lines: &mut [Line<'_>], scraped: bool) -> Scan {
         }
     }
     scan.page_like = page_like;
-    // Doubled lines inside the story (an image caption written twice): keep one.
     let mut prev: Option<&str> = None;
-    for line in lines[first..=last].iter_mut() {
+    for line in paras[first..=last].iter_mut() {
         if !line.keep {
             continue;
         }
@@ -325,10 +324,9 @@ pub(crate) fn mark(lines: &mut [Line<'_>], scraped: bool) -> Scan {
             prev = Some(line.text);
         }
     }
-    scan
 }
 
-/// What [`mark`] found.
+/// What [`drop_phrases`] and [`mark_zones`] found.
 #[derive(Debug, Default)]
 pub(crate) struct Scan {
     /// Index of the first story line; lines before it are the page header.

@@ -46,7 +46,7 @@ fn title_like(text: &str) -> bool {
         && text.chars().any(char::is_alphabetic)
 }
 
-/// Tidy the page header (lines before `header_end`): pick a headline when `want_headline`,
+/// Tidy the page header (paragraphs before `header_end`): pick a headline when `want_headline`,
 /// then drop lines repeated in the header, lines equal to the headline, bullets, and (on
 /// pages) menu-like lines. Returns the headline picked, if any.
 pub(crate) fn tidy_header(
@@ -70,11 +70,9 @@ pub(crate) fn tidy_header(
                 .map(key)
                 .find(|k| counts.get(k).is_some_and(|&c| c >= 2) && title_like(k));
             let first_title = || {
-                zone.iter().enumerate().find_map(|(i, l)| {
-                    let standalone = lines.get(i + 1).is_none_or(|next| !next.keep);
-                    (l.keep && strip_bullet(l.text).is_none() && standalone && title_like(l.text))
-                        .then_some(l.text)
-                })
+                zone.iter()
+                    .find(|l| l.keep && strip_bullet(l.text).is_none() && title_like(l.text))
+                    .map(|l| l.text)
             };
             repeated.or_else(first_title).and_then(clean)
         }
@@ -99,7 +97,6 @@ pub(crate) fn tidy_header(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::normalise::lines::split;
 
     #[test]
     fn cleans_suffixes() {
@@ -119,29 +116,43 @@ mod tests {
         assert_eq!(clean(" | "), None);
     }
 
+    fn units(texts: &[&'static str]) -> Vec<Line<'static>> {
+        texts
+            .iter()
+            .map(|t| Line {
+                text: t,
+                indent: 0,
+                keep: true,
+            })
+            .collect()
+    }
+
     #[test]
     fn picks_repeated_header_line() {
-        let text = "• Home\n• Big news about things today\n\nBig news about things today\n\nBody.";
-        let mut lines = split(text);
-        let picked = tidy_header(&mut lines, 4, None, true);
+        let mut paras = units(&[
+            "• Home",
+            "• Big news about things today",
+            "Big news about things today",
+            "Body.",
+        ]);
+        let picked = tidy_header(&mut paras, 3, None, true);
         assert_eq!(picked.as_deref(), Some("Big news about things today"));
-        assert!(lines[..4].iter().all(|l| !l.keep));
+        assert!(paras[..3].iter().all(|l| !l.keep));
+        assert!(paras[3].keep);
     }
 
     #[test]
     fn picks_first_title_line() {
-        let text = "A plain headline here\n\nBody sentence follows here.";
-        let mut lines = split(text);
-        let picked = tidy_header(&mut lines, 2, None, false);
+        let mut paras = units(&["A plain headline here", "Body sentence follows here."]);
+        let picked = tidy_header(&mut paras, 1, None, false);
         assert_eq!(picked.as_deref(), Some("A plain headline here"));
-        assert!(!lines[0].keep);
+        assert!(!paras[0].keep);
     }
 
     #[test]
-    fn wrapped_first_line_is_not_a_headline() {
-        let text = "Showers continued throughout the week in\nthe Bahia cocoa zone.";
-        let mut lines = split(text);
-        assert_eq!(tidy_header(&mut lines, 1, None, false), None);
-        assert!(lines[0].keep);
+    fn sentence_is_not_a_headline() {
+        let mut paras = units(&["Showers continued in the Bahia cocoa zone.", "More."]);
+        assert_eq!(tidy_header(&mut paras, 1, None, false), None);
+        assert!(paras[0].keep);
     }
 }

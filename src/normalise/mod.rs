@@ -23,6 +23,8 @@ mod rejoin;
 mod text;
 mod time;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Format, Story};
@@ -52,6 +54,8 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
 
     story.headline = story.headline.as_deref().and_then(headline::clean);
     let mut credit: Option<String> = None;
+    // Width of a dateline split off the first wire line, for the rejoin step.
+    let lead = story.dateline.as_deref().map_or(0, |d| d.chars().count() + 1);
     if let Some(given) = story.dateline.take() {
         let (place, agency) = dateline::clean_given(&given);
         story.dateline = place;
@@ -71,11 +75,29 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
             }
         }
     }
-    let scraped = story.format == Format::Text;
-    let scan = furniture::mark(&mut lines, scraped);
-    if scraped {
+    let mut scan = furniture::Scan::default();
+    furniture::drop_phrases(&mut lines, &mut scan);
+    let mut paragraphs = rejoin::paragraphs(&lines, lead);
+    for p in &mut paragraphs {
+        if let Cow::Owned(fixed) = text::fix_space_before_punct(&p.text) {
+            p.text = fixed;
+        }
+    }
+
+    // From here on the units are paragraphs, as a second pass would see them.
+    let mut units: Vec<lines::Line<'_>> = paragraphs
+        .iter()
+        .map(|p| lines::Line {
+            text: &p.text,
+            indent: 0,
+            keep: true,
+        })
+        .collect();
+    furniture::drop_phrases(&mut units, &mut scan);
+    if story.format == Format::Text {
+        furniture::mark_zones(&mut units, &mut scan);
         let picked = headline::tidy_header(
-            &mut lines,
+            &mut units,
             scan.header_end,
             story.headline.as_deref(),
             scan.page_like,
@@ -84,19 +106,20 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
             story.headline = picked;
         }
     }
-    if let Some(agency) = credit::strip(&mut lines) {
+    if let Some(agency) = credit::strip(&mut units) {
         credit = credit.or_else(|| Some(agency.to_owned()));
     }
-    let mut paragraphs = rejoin::paragraphs(&lines);
+    let keep: Vec<bool> = units.iter().map(|u| u.keep).collect();
+    drop(units);
+    let mut keep = keep.into_iter();
+    paragraphs.retain(|_| keep.next().unwrap_or(false));
+
     if let Some(found) = strip_dateline(&mut paragraphs, &mut story.dateline) {
         credit = credit.or(Some(found));
     }
     story.body = assemble(&paragraphs);
     let language_sample = (story.language.is_none() && config.detect_language).then(|| {
-        let prose = paragraphs
-            .iter()
-            .filter(|p| !p.table)
-            .map(|p| p.text.as_str());
+        let prose = prose_paragraphs(&paragraphs);
         language::sample(story.headline.as_deref(), prose)
     });
     if story.source.as_deref().is_none_or(|s| s.trim().is_empty()) {
@@ -138,10 +161,7 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
             Some(s) => s,
             // The given tag was rejected: sample now.
             None => {
-                let prose = paragraphs
-                    .iter()
-                    .filter(|p| !p.table)
-                    .map(|p| p.text.as_str());
+                let prose = prose_paragraphs(&paragraphs);
                 language::sample(story.headline.as_deref(), prose)
             }
         };
@@ -175,12 +195,27 @@ fn strip_dateline(
         }
         first.text.drain(..found.rest);
         credit = credit.or(found.credit);
+        // What is left may be only the credit ("CAIRO: (AP)").
+        if first.text.len() <= 40 {
+            if let Some(a) = credit::agency(&first.text) {
+                credit = credit.or_else(|| Some(a.to_owned()));
+                first.text.clear();
+            }
+        }
     }
     paragraphs.retain(|p| !p.text.is_empty());
     credit
 }
 
-/// Paragraphs joined by blank lines, with the unambiguous space-before-punctuation fixed.
+/// Paragraphs that are not tables, judged on their final text (so a second pass agrees).
+fn prose_paragraphs(paragraphs: &[rejoin::Paragraph]) -> impl Iterator<Item = &str> {
+    paragraphs
+        .iter()
+        .map(|p| p.text.as_str())
+        .filter(|t| !t.contains('\n') && !rejoin::is_tabular(t))
+}
+
+/// Paragraphs joined by blank lines.
 fn assemble(paragraphs: &[rejoin::Paragraph]) -> String {
     let total: usize = paragraphs.iter().map(|p| p.text.len() + 2).sum();
     let mut body = String::with_capacity(total);
@@ -188,7 +223,7 @@ fn assemble(paragraphs: &[rejoin::Paragraph]) -> String {
         if !body.is_empty() {
             body.push_str("\n\n");
         }
-        body.push_str(&text::fix_space_before_punct(&p.text));
+        body.push_str(&p.text);
     }
     body
 }

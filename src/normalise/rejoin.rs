@@ -3,6 +3,7 @@
 //! block of lines is treated as wrapped only when its longest line fits a wire column, and
 //! table rows ("Shr 34 cts vs 22 cts") always stay on their own lines.
 
+use super::furniture::strip_bullet;
 use super::lines::Line;
 
 /// Wrapped copy has its longest line within this range (in characters).
@@ -59,8 +60,11 @@ fn width(text: &str) -> usize {
     }
 }
 
-/// Rejoin kept lines into paragraphs. Dropped and blank lines separate blocks.
-pub(crate) fn paragraphs(lines: &[Line<'_>]) -> Vec<Paragraph> {
+/// Rejoin kept lines into paragraphs. Dropped and blank lines separate blocks. `lead` is the
+/// width of text that stood before the first line on the wire but was taken out before it got
+/// here (a dateline the decoder split off), so that first line is not taken for a short one.
+pub(crate) fn paragraphs(lines: &[Line<'_>], lead: usize) -> Vec<Paragraph> {
+    let mut lead = lead;
     let mut out: Vec<Paragraph> = Vec::new();
     let mut start = 0;
     while start < lines.len() {
@@ -72,23 +76,37 @@ pub(crate) fn paragraphs(lines: &[Line<'_>]) -> Vec<Paragraph> {
             .iter()
             .position(|l| !l.keep)
             .map_or(lines.len(), |p| start + p);
-        block(&lines[start..end], &mut out);
+        block(&lines[start..end], std::mem::take(&mut lead), &mut out);
         start = end;
     }
     out
 }
 
 /// One block of consecutive kept lines.
-fn block(lines: &[Line<'_>], out: &mut Vec<Paragraph>) {
+fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
     let longest = lines.iter().map(|l| width(l.text)).max().unwrap_or(0);
     let wrapped = lines.len() >= 2 && (WRAP_MIN..=WRAP_MAX).contains(&longest);
     // Indentation only means something relative to the block's least indented line.
     let base_indent = lines.iter().map(|l| l.indent).min().unwrap_or(0);
     let mut prev_table = false;
+    let mut prev_width = 0usize;
+    let mut first = true;
     let mut current: Option<Paragraph> = None;
     for line in lines {
         let table = is_tabular(line.text);
-        let continues = wrapped && line.indent == base_indent && !table && !prev_table;
+        let bullet = strip_bullet(line.text).is_some();
+        // A wrapped line was broken because the next word did not fit: a line that had room
+        // left for it ended its paragraph (menus, headings, short lines in a header).
+        let first_word = line.text.split(' ').next().map_or(0, width);
+        let full = (prev_width + 1 + first_word) * 10 >= longest * 6;
+        let continues = wrapped
+            && line.indent == base_indent
+            && !table
+            && !prev_table
+            && !bullet
+            && full;
+        prev_width = width(line.text) + if first { lead } else { 0 };
+        first = false;
         match current.as_mut() {
             Some(p) if continues => {
                 p.text.push(' ');
@@ -117,7 +135,7 @@ mod tests {
     use crate::normalise::lines::split;
 
     fn texts(s: &str) -> Vec<String> {
-        paragraphs(&split(s)).into_iter().map(|p| p.text).collect()
+        paragraphs(&split(s), 0).into_iter().map(|p| p.text).collect()
     }
 
     #[test]
@@ -158,7 +176,7 @@ mod tests {
         let body = "Shr 34 cts vs 1.19 dlrs\n    Net 807,000 vs 2,858,000\n    \
                     Assets 510.2 mln vs 479.7 mln\n    Note: 4th qtr not available. Year \
                     includes 1985\nextraordinary gain from tax carry forward of 132,000 dlrs.";
-        let paras = paragraphs(&split(body));
+        let paras = paragraphs(&split(body), 0);
         assert_eq!(paras.len(), 2);
         assert!(paras[0].table);
         assert_eq!(
