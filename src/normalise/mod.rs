@@ -55,7 +55,10 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
     story.headline = story.headline.as_deref().and_then(headline::clean);
     let mut credit: Option<String> = None;
     // Width of a dateline split off the first wire line, for the rejoin step.
-    let lead = story.dateline.as_deref().map_or(0, |d| d.chars().count() + 1);
+    let lead = story
+        .dateline
+        .as_deref()
+        .map_or(0, |d| d.chars().count() + 1);
     if let Some(given) = story.dateline.take() {
         let (place, agency) = dateline::clean_given(&given);
         story.dateline = place;

@@ -99,12 +99,8 @@ fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
         // left for it ended its paragraph (menus, headings, short lines in a header).
         let first_word = line.text.split(' ').next().map_or(0, width);
         let full = (prev_width + 1 + first_word) * 10 >= longest * 6;
-        let continues = wrapped
-            && line.indent == base_indent
-            && !table
-            && !prev_table
-            && !bullet
-            && full;
+        let continues =
+            wrapped && line.indent == base_indent && !table && !prev_table && !bullet && full;
         prev_width = width(line.text) + if first { lead } else { 0 };
         first = false;
         match current.as_mut() {
@@ -135,7 +131,10 @@ mod tests {
     use crate::normalise::lines::split;
 
     fn texts(s: &str) -> Vec<String> {
-        paragraphs(&split(s), 0).into_iter().map(|p| p.text).collect()
+        paragraphs(&split(s), 0)
+            .into_iter()
+            .map(|p| p.text)
+            .collect()
     }
 
     #[test]
