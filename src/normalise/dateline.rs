@@ -59,10 +59,17 @@ const NOT_PLACES: &[&str] = &[
 /// Find a dateline at the start of `para`.
 pub(crate) fn find(para: &str) -> Option<Found> {
     let window = &para[..floor_boundary(para, 90)];
-    let (sep_at, sep) = SEPARATORS
-        .iter()
-        .filter_map(|s| window.find(s).map(|i| (i, *s)))
-        .min_by_key(|&(i, s)| (i, std::cmp::Reverse(s.len())))?;
+    // One scan for the first separator (they all start with ' ', ':' or '—').
+    let (sep_at, sep) = window.char_indices().find_map(|(i, c)| {
+        if !matches!(c, ' ' | ':' | '—') {
+            return None;
+        }
+        let tail = &window[i..];
+        SEPARATORS
+            .iter()
+            .find(|s| tail.starts_with(**s))
+            .map(|s| (i, *s))
+    })?;
     let prefix = para[..sep_at].trim();
     let rest = sep_at + sep.len();
     if prefix.is_empty() || para[rest..].trim().is_empty() {

@@ -12,13 +12,26 @@ use super::text::clean_inline;
 /// Clean a headline; `None` when nothing is left.
 pub(crate) fn clean(raw: &str) -> Option<String> {
     let mut h = clean_inline(raw);
-    // "Title | Site Name": a short tail after the last bar is the site.
+    if h.contains(['|', '-', '—', '–']) {
+        strip_site_suffix(&mut h);
+    }
+    let trimmed = h
+        .trim_end_matches([' ', '|', '-', '—', '–', ':'])
+        .trim_start();
+    if trimmed.len() == h.len() {
+        return (!h.is_empty()).then_some(h);
+    }
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+/// "Title | Site Name" and "Title - Reuters" lose the site part.
+fn strip_site_suffix(h: &mut String) {
+    // A short tail after the last bar is the site.
     if let Some(bar) = h.rfind(" | ") {
         if bar > 0 && h[bar + 3..].split_whitespace().count() <= 4 {
             h.truncate(bar);
         }
     }
-    // "Title - Reuters".
     for sep in [" - ", " — ", " – "] {
         if let Some(at) = h.rfind(sep) {
             if at > 0 && agency(&h[at + sep.len()..]).is_some() {
@@ -26,10 +39,6 @@ pub(crate) fn clean(raw: &str) -> Option<String> {
             }
         }
     }
-    let trimmed = h
-        .trim_end_matches([' ', '|', '-', '—', '–', ':'])
-        .trim_start();
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
 /// A header line compared without its bullet ("• Title" repeats "Title").

@@ -98,18 +98,25 @@ fn clean_ascii_block(input: &[u8]) -> String {
     let mut at_line_start = true;
     let mut i = 0;
     while i < input.len() {
+        // Copy a run of printable characters in one go.
+        let run = input[i..]
+            .iter()
+            .position(|b| !matches!(b, b'!'..=b'~'))
+            .map_or(input.len(), |p| i + p);
+        if run > i {
+            if pending_spaces > 0 {
+                let n = if at_line_start { pending_spaces } else { 1 };
+                out.extend(std::iter::repeat_n(b' ', n));
+                pending_spaces = 0;
+            }
+            at_line_start = false;
+            out.extend_from_slice(&input[i..run]);
+            i = run;
+            continue;
+        }
         let b = input[i];
         i += 1;
         match b {
-            b'!'..=b'~' => {
-                if pending_spaces > 0 {
-                    let n = if at_line_start { pending_spaces } else { 1 };
-                    out.extend(std::iter::repeat_n(b' ', n));
-                    pending_spaces = 0;
-                }
-                at_line_start = false;
-                out.push(b);
-            }
             b' ' | b'\t' => pending_spaces += 1,
             b'\r' | b'\n' | 0x0B | 0x0C => {
                 if b == b'\r' && input.get(i) == Some(&b'\n') {

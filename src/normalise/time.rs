@@ -248,10 +248,18 @@ fn is_weekday(word: &str) -> bool {
 
 /// Words that may surround a time without changing it.
 fn is_filler(word: &str) -> bool {
-    matches!(
-        word.to_ascii_lowercase().as_str(),
-        "at" | "on" | "the" | "of" | "h" | "hrs" | "published" | "updated" | "posted"
-    )
+    const FILLERS: [&str; 9] = [
+        "at",
+        "on",
+        "the",
+        "of",
+        "h",
+        "hrs",
+        "published",
+        "updated",
+        "posted",
+    ];
+    FILLERS.iter().any(|f| f.eq_ignore_ascii_case(word))
 }
 
 #[derive(Default)]
@@ -527,6 +535,31 @@ pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
             break;
         }
     }
+    // Cheap shape check before parsing: a few tokens, each with a digit or a word that can be
+    // part of a date (month, weekday, zone, "at"). Ordinary text fails on its first word.
+    let mut tokens = 0;
+    for t in s.split([' ', ',']).filter(|t| !t.is_empty()) {
+        tokens += 1;
+        if tokens > 9 {
+            return None;
+        }
+        if t.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let w = t.trim_end_matches(['.', ':']);
+        let date_word = month_number(w).is_some()
+            || is_weekday(w)
+            || is_filler(w)
+            || ["am", "pm", "a.m", "p.m"]
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(w))
+            || ((1..=6).contains(&w.len())
+                && w.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b == b'+' || b == b'-'));
+        if !date_word {
+            return None;
+        }
+    }
     // Needs a year or a clock time, so that "Feb 26" alone stays text.
     let has_clock = s.contains(':');
     let has_year = || {
@@ -535,15 +568,6 @@ pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
     };
     if !(has_clock || has_year()) {
         return None;
-    }
-    // Cheap shape check before parsing: a few tokens, each with a digit or a short word.
-    let mut tokens = 0;
-    for t in s.split([' ', ',']).filter(|t| !t.is_empty()) {
-        tokens += 1;
-        let short_word = t.len() <= 10 && t.chars().all(|c| c.is_ascii_alphabetic() || c == '.');
-        if tokens > 9 || !(short_word || t.bytes().any(|b| b.is_ascii_digit())) {
-            return None;
-        }
     }
     parse_timestamp(s)
         .ok()
