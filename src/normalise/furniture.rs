@@ -291,8 +291,12 @@ pub(crate) fn drop_phrases(lines: &mut [Line<'_>], scan: &mut Scan) {
 /// For scraped pages, on paragraphs: find the story (first to last prose paragraph), drop
 /// menus and bullets after it, and doubled paragraphs (a caption written twice) inside it.
 pub(crate) fn mark_zones(paras: &mut [Line<'_>], scan: &mut Scan) {
-    let first_story = paras.iter().position(|l| l.keep && is_prose(l.text));
-    let last_story = paras.iter().rposition(|l| l.keep && is_prose(l.text));
+    // Judged without a leading dateline, which the next step removes: a second pass must see
+    // the same story bounds.
+    let is_story =
+        |text: &str| is_prose(super::dateline::find(text).map_or(text, |f| &text[f.rest..]));
+    let first_story = paras.iter().position(|l| l.keep && is_story(l.text));
+    let last_story = paras.iter().rposition(|l| l.keep && is_story(l.text));
     scan.header_end = first_story.unwrap_or(0);
     let (Some(first), Some(last)) = (first_story, last_story) else {
         return;

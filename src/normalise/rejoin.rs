@@ -114,10 +114,9 @@ fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
             }
             _ => {
                 out.extend(current.take());
-                current = Some(Paragraph {
-                    text: line.text.to_owned(),
-                    table,
-                });
+                let mut text = String::with_capacity(if wrapped { 512 } else { line.text.len() });
+                text.push_str(line.text);
+                current = Some(Paragraph { text, table });
             }
         }
         prev_table = table;

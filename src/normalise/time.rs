@@ -519,6 +519,23 @@ fn read_zone(token: &str, f: &mut Fields) -> Result<(), TimeError> {
     Err(TimeError::Unrecognised)
 }
 
+/// A run of exactly four digits starting 19 or 20.
+fn has_year(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut run = 0usize;
+    for (i, c) in b.iter().enumerate() {
+        if c.is_ascii_digit() {
+            run += 1;
+            continue;
+        }
+        if run == 4 && matches!(&b[i - 4..i - 2], b"19" | b"20") {
+            return true;
+        }
+        run = 0;
+    }
+    run == 4 && matches!(&b[b.len() - 4..b.len() - 2], b"19" | b"20")
+}
+
 /// Whether a whole line is just a timestamp (scraped pages repeat them in the header), with
 /// an optional "Published:"/"Updated" label. Returns the timestamp part.
 pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
@@ -534,6 +551,10 @@ pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
             s = s[label.len()..].trim_start_matches([':', ' ', '-']);
             break;
         }
+    }
+    // Needs a clock time or a year, so that "Feb 26" alone stays text (and most lines stop here).
+    if !(s.contains(':') || has_year(s)) {
+        return None;
     }
     // Cheap shape check before parsing: a few tokens, each with a digit or a word that can be
     // part of a date (month, weekday, zone, "at"). Ordinary text fails on its first word.
@@ -559,15 +580,6 @@ pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
         if !date_word {
             return None;
         }
-    }
-    // Needs a year or a clock time, so that "Feb 26" alone stays text.
-    let has_clock = s.contains(':');
-    let has_year = || {
-        s.split(|c: char| !c.is_ascii_digit())
-            .any(|d| d.len() == 4 && (d.starts_with("19") || d.starts_with("20")))
-    };
-    if !(has_clock || has_year()) {
-        return None;
     }
     parse_timestamp(s)
         .ok()
@@ -682,6 +694,14 @@ mod tests {
         assert!(timestamp_line("07 Feb 2024 01:02:02 GMT9").is_some());
         assert!(timestamp_line("Updated: 7 February 2024").is_some());
         assert!(timestamp_line("Feb 26").is_none());
+        assert!(timestamp_line("7 February 2024").is_some());
+        assert!(timestamp_line("12345 2024").is_none());
+        assert!(
+            has_year("in 1987")
+                && has_year("2024-02-07")
+                && !has_year("19870")
+                && !has_year("1887")
+        );
         assert!(timestamp_line("07 Feb 2024 01:02 GMT and more").is_none());
         assert!(timestamp_line("Shr 34 cts vs 1.19 dlrs").is_none());
         assert!(timestamp_line("The meeting is on Feb 26 2024 at noon.").is_none());
