@@ -12,16 +12,23 @@ use super::text::clean_inline;
 /// Clean a headline; `None` when nothing is left.
 pub(crate) fn clean(raw: &str) -> Option<String> {
     let mut h = clean_inline(raw);
-    if h.contains(['|', '-', '—', '–']) {
-        strip_site_suffix(&mut h);
+    // Stripping one suffix can expose another ("Title — (AP) —"): repeat until stable.
+    for _ in 0..4 {
+        let before = h.len();
+        let trimmed = h
+            .trim_end_matches([' ', '|', '-', '—', '–', ':'])
+            .trim_start();
+        if trimmed.len() != h.len() {
+            h = trimmed.to_owned();
+        }
+        if h.contains(['|', '-', '—', '–']) {
+            strip_site_suffix(&mut h);
+        }
+        if h.len() == before {
+            break;
+        }
     }
-    let trimmed = h
-        .trim_end_matches([' ', '|', '-', '—', '–', ':'])
-        .trim_start();
-    if trimmed.len() == h.len() {
-        return (!h.is_empty()).then_some(h);
-    }
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+    (!h.is_empty()).then_some(h)
 }
 
 /// "Title | Site Name" and "Title - Reuters" lose the site part.
@@ -123,6 +130,7 @@ mod tests {
             Some("BAHIA COCOA REVIEW")
         );
         assert_eq!(clean(" | "), None);
+        assert_eq!(clean("the — (AP) —").as_deref(), Some("the"));
     }
 
     fn units(texts: &[&'static str]) -> Vec<Line<'static>> {
