@@ -199,15 +199,20 @@ fn starts_with_ci(text: &str, prefix: &str) -> bool {
 /// Furniture wherever it appears: lexicon phrases, furniture prefixes, photo captions and
 /// credits, timestamp-only lines.
 pub(crate) fn classify(text: &str) -> Option<Furniture> {
+    // Every pattern below is short: long paragraphs are story text.
+    if text.len() > 300 {
+        return None;
+    }
     let text = strip_bullet(text).unwrap_or(text);
     if in_lexicon(text) {
         return Some(Furniture::Phrase);
     }
-    let may_have_prefix = text
-        .bytes()
-        .next()
-        .is_some_and(|b| PREFIX_FIRST_BYTES.contains(&b.to_ascii_lowercase()));
-    if may_have_prefix && text.len() <= 300 && PREFIXES.iter().any(|p| starts_with_ci(text, p)) {
+    let first = text.as_bytes().first().map_or(0, u8::to_ascii_lowercase);
+    let has_prefix = PREFIX_FIRST_BYTES.contains(&first)
+        && PREFIXES
+            .iter()
+            .any(|p| p.as_bytes()[0] == first && starts_with_ci(text, p));
+    if has_prefix {
         return if starts_with_ci(text, "photo")
             || starts_with_ci(text, "image")
             || starts_with_ci(text, "pic")
