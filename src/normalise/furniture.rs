@@ -1,0 +1,398 @@
+//! Page furniture: the menus, share buttons, captions, timestamps and "Most Popular" boxes a
+//! scraper leaves around a story. Lines are matched whole against a lexicon (case-insensitive)
+//! and a few shapes (bullets, photo credits, timestamp-only lines). Menu-like short lines are
+//! only removed outside the story proper (before its first sentence, after its last), so real
+//! short paragraphs inside the story stay.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use super::credit::agency;
+use super::lines::Line;
+use super::time::timestamp_line;
+
+/// Whole lines that are furniture wherever they appear (compared lowercased, with trailing
+/// `:`/`|`/`»` and surrounding spaces ignored).
+const LEXICON: &[&str] = &[
+    "facebook",
+    "twitter",
+    "x (formerly twitter)",
+    "instagram",
+    "linkedin",
+    "whatsapp",
+    "telegram",
+    "youtube",
+    "pinterest",
+    "reddit",
+    "email",
+    "e-mail",
+    "print",
+    "share",
+    "share this",
+    "share this article",
+    "share this story",
+    "share on facebook",
+    "share on twitter",
+    "tweet",
+    "copy link",
+    "link copied",
+    "since 1975",
+    "short url",
+    "topics",
+    "tags",
+    "most popular",
+    "most read",
+    "most viewed",
+    "recommended",
+    "recommended for you",
+    "related",
+    "related articles",
+    "related stories",
+    "related news",
+    "read more",
+    "read also",
+    "also read",
+    "see also",
+    "return to top",
+    "back to top",
+    "advertisement",
+    "sponsored",
+    "sponsored content",
+    "comments",
+    "leave a comment",
+    "subscribe",
+    "subscribe now",
+    "sign up",
+    "sign in",
+    "log in",
+    "login",
+    "register",
+    "menu",
+    "search",
+    "skip to content",
+    "skip to main content",
+    "newsletter",
+    "follow us",
+    "latest news",
+    "latest",
+    "trending",
+    "trending now",
+    "editor's picks",
+    "editors' picks",
+    "you may also like",
+    "more from this section",
+    "watch",
+    "listen",
+    "listen to this article",
+    "video",
+    "photos",
+    "gallery",
+    "loading...",
+    "cookie policy",
+    "privacy policy",
+    "terms of use",
+    "terms and conditions",
+    "contact us",
+    "about us",
+    "all rights reserved",
+];
+
+/// Line beginnings that mark furniture (lowercase).
+const PREFIXES: &[&str] = &[
+    "short url:",
+    "share this ",
+    "share on ",
+    "follow us on ",
+    "sign up for ",
+    "subscribe to ",
+    "click here to ",
+    "read more:",
+    "read more about",
+    "related:",
+    "related coverage:",
+    "also read:",
+    "see also:",
+    "copyright ©",
+    "© ",
+    "all rights reserved",
+    "photo:",
+    "photo by ",
+    "photo credit:",
+    "photograph:",
+    "photo/",
+    "image:",
+    "image credit:",
+    "picture:",
+    "file photo",
+    "pic:",
+    "caption:",
+];
+
+/// First bytes of [`PREFIXES`] (lowercase), to skip the prefix scan for most lines.
+static PREFIX_FIRST_BYTES: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let mut v: Vec<u8> = PREFIXES.iter().filter_map(|p| p.bytes().next()).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+});
+
+/// Words that, inside a trailing parenthesis, make a line a photo caption: "(AFP file photo)".
+const CAPTION_WORDS: &[&str] = &["photo", "photos", "image", "picture", "pic", "file"];
+
+/// Agencies whose name followed by `/` opens a photo credit ("Reuters/Ammar Awad").
+const CREDIT_AGENCIES: &[&str] = &["reuters", "afp", "ap", "ap photo", "epa", "getty images"];
+
+const BULLETS: &[char] = &[
+    '•', '·', '▪', '■', '□', '◦', '●', '‣', '∙', '►', '▶', '›', '»', '*', '|',
+];
+
+static LEXICON_SET: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| LEXICON.iter().copied().collect());
+
+/// Longest lexicon entry: longer lines skip the lowercase-and-look-up step.
+static LEXICON_MAX: LazyLock<usize> =
+    LazyLock::new(|| LEXICON.iter().map(|s| s.len()).max().unwrap_or(0));
+
+/// Why a line was dropped (only the kinds the rest of the normaliser cares about).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Furniture {
+    Phrase,
+    Caption,
+    Timestamp,
+}
+
+/// The line without a leading bullet, if it has one.
+pub(crate) fn strip_bullet(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix(BULLETS)?;
+    // "*" and "|" only count as bullets when followed by a space ("*bold*" is not a list).
+    if !rest.starts_with(' ') && (text.starts_with('*') || text.starts_with('|')) {
+        return None;
+    }
+    Some(rest.trim_start())
+}
+
+/// Whether the line (trailing separators ignored) is a lexicon phrase, case-insensitively.
+fn in_lexicon(text: &str) -> bool {
+    let t = text.trim_end_matches([':', '|', '»', '›', ' ', '>']);
+    if t.is_empty() || t.len() > *LEXICON_MAX {
+        return false;
+    }
+    if t.is_ascii() {
+        // Lowercase on the stack: this runs for every short line.
+        let mut buf = [0u8; 64];
+        let Some(slot) = buf.get_mut(..t.len()) else {
+            return false;
+        };
+        slot.copy_from_slice(t.as_bytes());
+        slot.make_ascii_lowercase();
+        return std::str::from_utf8(slot).is_ok_and(|k| LEXICON_SET.contains(k));
+    }
+    LEXICON_SET.contains(t.to_lowercase().as_str())
+}
+
+fn starts_with_ci(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len()
+        && text.is_char_boundary(prefix.len())
+        && text[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+/// Furniture wherever it appears: lexicon phrases, furniture prefixes, photo captions and
+/// credits, timestamp-only lines.
+pub(crate) fn classify(text: &str) -> Option<Furniture> {
+    // Every pattern below is short: long paragraphs are story text.
+    if text.len() > 300 {
+        return None;
+    }
+    let text = strip_bullet(text).unwrap_or(text);
+    if in_lexicon(text) {
+        return Some(Furniture::Phrase);
+    }
+    let first = text.as_bytes().first().map_or(0, u8::to_ascii_lowercase);
+    let has_prefix = PREFIX_FIRST_BYTES.contains(&first)
+        && PREFIXES
+            .iter()
+            .any(|p| p.as_bytes()[0] == first && starts_with_ci(text, p));
+    if has_prefix {
+        return if starts_with_ci(text, "photo")
+            || starts_with_ci(text, "image")
+            || starts_with_ci(text, "pic")
+            || starts_with_ci(text, "file photo")
+            || starts_with_ci(text, "caption")
+        {
+            Some(Furniture::Caption)
+        } else {
+            Some(Furniture::Phrase)
+        };
+    }
+    if is_caption(text) {
+        return Some(Furniture::Caption);
+    }
+    if timestamp_line(text).is_some() {
+        return Some(Furniture::Timestamp);
+    }
+    None
+}
+
+/// "Iraqi Foreign Minister Fuad Hussein. (AFP file photo)", "Reuters/Ammar Awad".
+fn is_caption(text: &str) -> bool {
+    if text.len() > 300 {
+        return false;
+    }
+    if let Some(open) = text.rfind('(') {
+        if text.ends_with(')') {
+            let inner = text[open + 1..text.len() - 1].to_lowercase();
+            if inner.len() <= 60
+                && inner
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|w| CAPTION_WORDS.contains(&w))
+            {
+                return true;
+            }
+        }
+    }
+    if let Some(slash) = text.find('/') {
+        let head = text[..slash].trim();
+        if text.len() <= 80
+            && CREDIT_AGENCIES.iter().any(|a| head.eq_ignore_ascii_case(a))
+            && !text.ends_with('.')
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// A line that ends the way sentences end and is long enough to be story text.
+pub(crate) fn is_prose(text: &str) -> bool {
+    if text.len() >= 160 {
+        return true;
+    }
+    let ends_sentence = text
+        .trim_end_matches(['"', '\'', '”', '’', ')'])
+        .ends_with(['.', '!', '?', '…']);
+    ends_sentence && text.split_whitespace().nth(7).is_some()
+}
+
+/// Navigation-like: a few words, no sentence punctuation.
+pub(crate) fn is_menu_like(text: &str) -> bool {
+    let words = text.split_whitespace().count();
+    words <= 4 && !text.ends_with(['.', '!', '?', '"', '”'])
+}
+
+/// Drops furniture lines wherever they are (lexicon phrases, captions, timestamp-only lines);
+/// records the first timestamp seen. Runs on raw lines and again on rejoined paragraphs.
+pub(crate) fn drop_phrases(lines: &mut [Line<'_>], scan: &mut Scan) {
+    for line in lines.iter_mut().filter(|l| l.keep) {
+        if let Some(kind) = classify(line.text) {
+            line.keep = false;
+            if kind == Furniture::Timestamp && scan.timestamp.is_none() {
+                scan.timestamp = timestamp_line(line.text).map(str::to_owned);
+            }
+            scan.dropped_any = true;
+        }
+    }
+}
+
+/// For scraped pages, on paragraphs: find the story (first to last prose paragraph), drop
+/// menus and bullets after it, and doubled paragraphs (a caption written twice) inside it.
+pub(crate) fn mark_zones(paras: &mut [Line<'_>], scan: &mut Scan) {
+    // Judged without a leading dateline, which the next step removes: a second pass must see
+    // the same story bounds.
+    let is_story =
+        |text: &str| is_prose(super::dateline::find(text).map_or(text, |f| &text[f.rest..]));
+    let first_story = paras.iter().position(|l| l.keep && is_story(l.text));
+    let last_story = paras.iter().rposition(|l| l.keep && is_story(l.text));
+    scan.header_end = first_story.unwrap_or(0);
+    let (Some(first), Some(last)) = (first_story, last_story) else {
+        return;
+    };
+    // Furniture already found, or bullets, make the outer zones look like a page.
+    let page_like = scan.dropped_any
+        || paras[..first]
+            .iter()
+            .chain(&paras[last + 1..])
+            .any(|l| l.keep && strip_bullet(l.text).is_some());
+    if page_like {
+        for line in paras[last + 1..].iter_mut().filter(|l| l.keep) {
+            // A bare agency name is a credit, left for the credit step to read.
+            let credit = agency(line.text).is_some();
+            if !credit && (strip_bullet(line.text).is_some() || is_menu_like(line.text)) {
+                line.keep = false;
+            }
+        }
+    }
+    scan.page_like = page_like;
+    let mut prev: Option<&str> = None;
+    for line in paras[first..=last].iter_mut() {
+        if !line.keep {
+            continue;
+        }
+        if prev == Some(line.text) && !is_prose(line.text) {
+            line.keep = false;
+        } else {
+            prev = Some(line.text);
+        }
+    }
+}
+
+/// What [`drop_phrases`] and [`mark_zones`] found.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// Index of the first story line; lines before it are the page header.
+    pub(crate) header_end: usize,
+    /// The first timestamp-only line (without any "Updated:" label).
+    pub(crate) timestamp: Option<String>,
+    pub(crate) dropped_any: bool,
+    /// Whether the header and trailer look like page navigation.
+    pub(crate) page_like: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexicon_and_prefixes() {
+        assert_eq!(classify("facebook"), Some(Furniture::Phrase));
+        assert_eq!(
+            classify("  Most Popular"),
+            None,
+            "callers pass trimmed lines"
+        );
+        assert_eq!(classify("Most Popular"), Some(Furniture::Phrase));
+        assert_eq!(classify("• Twitter"), Some(Furniture::Phrase));
+        assert_eq!(
+            classify("Short Url: https://arab.news/abc"),
+            Some(Furniture::Phrase)
+        );
+        assert_eq!(classify("Return to top"), Some(Furniture::Phrase));
+        assert_eq!(classify("The topics were discussed."), None);
+    }
+
+    #[test]
+    fn captions() {
+        assert_eq!(
+            classify("Iraqi Foreign Minister Fuad Hussein. (AFP file photo)"),
+            Some(Furniture::Caption)
+        );
+        assert_eq!(classify("Reuters/Ammar Awad"), Some(Furniture::Caption));
+        assert_eq!(classify("Photo: Jane Doe"), Some(Furniture::Caption));
+        assert_eq!(classify("The minister (left) spoke."), None);
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(
+            classify("07 Feb 2024 01:02:02 GMT9"),
+            Some(Furniture::Timestamp)
+        );
+        assert_eq!(classify("NY COFFEE 10:30"), None);
+    }
+
+    #[test]
+    fn bullets() {
+        assert_eq!(strip_bullet("• Home"), Some("Home"));
+        assert_eq!(strip_bullet("*bold*"), None);
+        assert_eq!(strip_bullet("Home"), None);
+    }
+}

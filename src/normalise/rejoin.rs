@@ -1,0 +1,194 @@
+//! Hard-wrapped wire copy back into paragraphs. Wire bodies wrap at 60-80 columns and start a
+//! paragraph with an indented line; scraped text puts one paragraph on each (long) line. A
+//! block of lines is treated as wrapped only when its longest line fits a wire column, and
+//! table rows ("Shr 34 cts vs 22 cts") always stay on their own lines.
+
+use super::furniture::strip_bullet;
+use super::lines::Line;
+
+/// Wrapped copy has its longest line within this range (in characters).
+const WRAP_MIN: usize = 40;
+const WRAP_MAX: usize = 100;
+
+/// Tokens without digits that still belong to a row of figures ("UP 21", "vs", "--").
+const TABLE_WORDS: [&str; 11] = [
+    "--", "-", "vs", "vs.", "up", "off", "unch", "untrd", "nil", "n/a", "nc",
+];
+
+/// A paragraph: prose, or a run of table rows kept on separate lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Paragraph {
+    pub(crate) text: String,
+    pub(crate) table: bool,
+}
+
+/// Columns of figures: mostly numeric tokens, or a "Label 12 vs 10" comparison.
+pub(crate) fn is_tabular(text: &str) -> bool {
+    if text.len() > 90 || text.ends_with('.') || !text.bytes().any(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let mut n = 0usize;
+    let mut numeric = 0usize;
+    let mut digits = 0usize;
+    let mut vs = false;
+    for token in text.split_whitespace() {
+        n += 1;
+        if token.ends_with(',') || token.ends_with(';') {
+            // Prose lists figures with commas ("4,340, 4,345 and 4,350 dlrs").
+            return false;
+        }
+        let has_digit = token.bytes().any(|b| b.is_ascii_digit());
+        if has_digit {
+            digits += 1;
+            numeric += 1;
+        } else if TABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(token)) {
+            numeric += 1;
+            vs |= token.eq_ignore_ascii_case("vs") || token.eq_ignore_ascii_case("vs.");
+        }
+    }
+    if n < 2 || digits == 0 || text.ends_with('.') {
+        return false;
+    }
+    numeric * 2 >= n || (vs && digits >= 2 && n <= 10)
+}
+
+fn width(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    }
+}
+
+/// Rejoin kept lines into paragraphs. Dropped and blank lines separate blocks. `lead` is the
+/// width of text that stood before the first line on the wire but was taken out before it got
+/// here (a dateline the decoder split off), so that first line is not taken for a short one.
+pub(crate) fn paragraphs(lines: &[Line<'_>], lead: usize) -> Vec<Paragraph> {
+    let mut lead = lead;
+    let mut out: Vec<Paragraph> = Vec::new();
+    let mut start = 0;
+    while start < lines.len() {
+        if !lines[start].keep {
+            start += 1;
+            continue;
+        }
+        let end = lines[start..]
+            .iter()
+            .position(|l| !l.keep)
+            .map_or(lines.len(), |p| start + p);
+        block(&lines[start..end], std::mem::take(&mut lead), &mut out);
+        start = end;
+    }
+    out
+}
+
+/// One block of consecutive kept lines.
+fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
+    let longest = lines.iter().map(|l| width(l.text)).max().unwrap_or(0);
+    let wrapped = lines.len() >= 2 && (WRAP_MIN..=WRAP_MAX).contains(&longest);
+    // Indentation only means something relative to the block's least indented line.
+    let base_indent = lines.iter().map(|l| l.indent).min().unwrap_or(0);
+    let mut prev_table = false;
+    let mut prev_width = 0usize;
+    let mut first = true;
+    let mut current: Option<Paragraph> = None;
+    for line in lines {
+        let table = is_tabular(line.text);
+        let bullet = strip_bullet(line.text).is_some();
+        // A wrapped line was broken because the next word did not fit: a line that had room
+        // left for it ended its paragraph (menus, headings, short lines in a header).
+        let first_word = line.text.split(' ').next().map_or(0, width);
+        let full = (prev_width + 1 + first_word) * 10 >= longest * 6;
+        let continues =
+            wrapped && line.indent == base_indent && !table && !prev_table && !bullet && full;
+        prev_width = width(line.text) + if first { lead } else { 0 };
+        first = false;
+        match current.as_mut() {
+            Some(p) if continues => {
+                p.text.push(' ');
+                p.text.push_str(line.text);
+            }
+            Some(p) if table && p.table => {
+                p.text.push('\n');
+                p.text.push_str(line.text);
+            }
+            _ => {
+                out.extend(current.take());
+                let mut text = String::with_capacity(if wrapped { 512 } else { line.text.len() });
+                text.push_str(line.text);
+                current = Some(Paragraph { text, table });
+            }
+        }
+        prev_table = table;
+    }
+    out.extend(current);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalise::lines::split;
+
+    fn texts(s: &str) -> Vec<String> {
+        paragraphs(&split(s), 0)
+            .into_iter()
+            .map(|p| p.text)
+            .collect()
+    }
+
+    #[test]
+    fn tabular() {
+        assert!(is_tabular("Shr 34 cts vs 1.19 dlrs"));
+        assert!(is_tabular("Net 807,000 vs 2,858,000"));
+        assert!(is_tabular("MAY7 10225 UP 21"));
+        assert!(is_tabular("JUL8 UNTRD"));
+        assert!(!is_tabular("Year"));
+        assert!(!is_tabular("4,340, 4,345 and 4,350 dlrs."));
+        assert!(!is_tabular(
+            "mln against 5.81 at the same stage last year. Again it seems"
+        ));
+        assert!(!is_tabular("NY COFFEE 10:30"));
+    }
+
+    #[test]
+    fn reuters_shape() {
+        let body = "Showers continued throughout the week in\n\
+                    the Bahia cocoa zone, alleviating the drought since early\n\
+                    January, Comissaria Smith said in its weekly review.\n    \
+                    The dry period means the temporao will be late this year.\n    \
+                    Arrivals for the week ended February 22 were 155,221 bags\n\
+                    of 60 kilos.";
+        assert_eq!(
+            texts(body),
+            [
+                "Showers continued throughout the week in the Bahia cocoa zone, alleviating \
+                 the drought since early January, Comissaria Smith said in its weekly review.",
+                "The dry period means the temporao will be late this year.",
+                "Arrivals for the week ended February 22 were 155,221 bags of 60 kilos.",
+            ]
+        );
+    }
+
+    #[test]
+    fn tables_stay_rows() {
+        let body = "Shr 34 cts vs 1.19 dlrs\n    Net 807,000 vs 2,858,000\n    \
+                    Assets 510.2 mln vs 479.7 mln\n    Note: 4th qtr not available. Year \
+                    includes 1985\nextraordinary gain from tax carry forward of 132,000 dlrs.";
+        let paras = paragraphs(&split(body), 0);
+        assert_eq!(paras.len(), 2);
+        assert!(paras[0].table);
+        assert_eq!(
+            paras[0].text,
+            "Shr 34 cts vs 1.19 dlrs\nNet 807,000 vs 2,858,000\nAssets 510.2 mln vs 479.7 mln"
+        );
+        assert!(paras[1].text.starts_with("Note: 4th qtr"));
+        assert!(paras[1].text.ends_with("132,000 dlrs."));
+    }
+
+    #[test]
+    fn long_lines_are_paragraphs() {
+        let a = "a".repeat(30) + &" word".repeat(30);
+        let b = "b".repeat(30) + &" word".repeat(30);
+        assert_eq!(texts(&format!("{a}\n{b}")), [a, b]);
+    }
+}
