@@ -47,7 +47,12 @@ fn serialised_fields_are_the_schema_fields() {
     let schema = schema();
     let value = serde_json::to_value(story(Format::Json)).unwrap();
     let keys: BTreeSet<_> = value.as_object().unwrap().keys().cloned().collect();
-    let props: BTreeSet<_> = schema["properties"].as_object().unwrap().keys().cloned().collect();
+    let props: BTreeSet<_> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     let required: BTreeSet<_> = schema["required"]
         .as_array()
         .unwrap()
@@ -62,7 +67,12 @@ fn serialised_fields_are_the_schema_fields() {
         .keys()
         .cloned()
         .collect();
-    let dedup_keys: BTreeSet<_> = value["dedup"].as_object().unwrap().keys().cloned().collect();
+    let dedup_keys: BTreeSet<_> = value["dedup"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     assert_eq!(dedup_keys, dedup_props);
 }
 

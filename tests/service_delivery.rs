@@ -135,7 +135,7 @@ async fn every_input_is_accounted_for_once_and_bad_input_is_dead_lettered() {
             .map(|r| r.header("wirefeed-error-kind"))
             .collect::<Vec<_>>()
     );
-    let bad_set: BTreeSet<(i32, i64)> = bad_positions.into_iter().collect();
+    let bad_set: BTreeSet<(i32, i64)> = bad_positions.iter().copied().collect();
     for r in &dlq {
         let kind = String::from_utf8_lossy(r.header("wirefeed-error-kind").unwrap()).to_string();
         let reason =
@@ -148,7 +148,7 @@ async fn every_input_is_accounted_for_once_and_bad_input_is_dead_lettered() {
             bad_set.contains(&key),
             "a good story was dead-lettered: {kind}: {reason}"
         );
-        let index = bad_set.iter().position(|k| *k == key).unwrap();
+        let index = bad_positions.iter().position(|k| *k == key).unwrap();
         let (what, original) = &bad[index];
         assert_eq!(
             r.payload.as_deref().unwrap_or_default(),
@@ -159,7 +159,7 @@ async fn every_input_is_accounted_for_once_and_bad_input_is_dead_lettered() {
     }
     let kind_of = |what: &str| {
         let index = bad.iter().position(|(w, _)| *w == what).unwrap();
-        let key = bad_set.iter().nth(index).unwrap();
+        let key = &bad_positions[index];
         dlq.iter()
             .find(|r| sources(std::slice::from_ref(r)).contains_key(key))
             .map(|r| String::from_utf8_lossy(r.header("wirefeed-error-kind").unwrap()).to_string())

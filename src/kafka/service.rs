@@ -128,6 +128,8 @@ enum Outcome {
 /// The acknowledgement of one input record's outputs.
 struct Acked {
     handled: Handled,
+    /// Topic and status label of every record the broker acknowledged.
+    delivered: Vec<(String, &'static str)>,
     failures: Vec<(OutRecord, KafkaError)>,
 }
 
@@ -455,8 +457,12 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let Acked {
             mut handled,
+            delivered,
             failures,
         } = acked;
+        for (topic, status) in &delivered {
+            self.metrics.record_delivered(topic, status);
+        }
         if failures.is_empty() {
             tracker.finish(&handled.tp, handled.source.offset);
             self.metrics.in_flight.set(tracker.pending() as i64);
@@ -566,7 +572,10 @@ impl Service {
                         let records = std::mem::take(&mut handled.records);
                         for record in records.iter() {
                             match enqueue(&producer, record).await {
-                                Ok(f) => batch.deliveries.push((handled.tp.clone(), handled.source.offset, record.topic.clone(), f)),
+                                Ok(f) => {
+                                    batch.written.push((record.topic.clone(), record.status));
+                                    batch.deliveries.push((handled.tp.clone(), handled.source.offset, record.topic.clone(), f));
+                                }
                                 Err(e) => batch.failures.push((handled.tp.clone(), handled.source.offset, record.topic.clone(), e)),
                             }
                         }
@@ -594,6 +603,9 @@ impl Service {
                 match outcome {
                     Ok(()) => {
                         self.metrics.transaction_finished(true, batch.inputs.len());
+                        for (topic, status) in &batch.written {
+                            self.metrics.record_delivered(topic, status);
+                        }
                         summary.transactions_committed += 1;
                         for handled in &batch.inputs {
                             self.count(&mut summary, handled);
@@ -740,6 +752,8 @@ impl Service {
 #[derive(Default)]
 struct Batch {
     deliveries: Vec<(Tp, i64, String, rdkafka::producer::DeliveryFuture)>,
+    /// Topic and status label of every record sent in the transaction.
+    written: Vec<(String, &'static str)>,
     failures: Vec<(Tp, i64, String, KafkaError)>,
     inputs: Vec<Handled>,
     next_offsets: BTreeMap<Tp, i64>,
@@ -895,6 +909,7 @@ fn send_all(
         }
         let mut pending = Vec::with_capacity(records.len());
         let mut failures = Vec::new();
+        let mut delivered = Vec::with_capacity(records.len());
         for record in records {
             match enqueue(&producer, &record).await {
                 Ok(f) => pending.push((record, f)),
@@ -903,12 +918,16 @@ fn send_all(
         }
         for (record, f) in pending {
             match f.await {
-                Ok(Ok(_)) => {}
+                Ok(Ok(_)) => delivered.push((record.topic, record.status)),
                 Ok(Err((e, _))) => failures.push((record, e)),
                 Err(_) => failures.push((record, KafkaError::Canceled)),
             }
         }
-        Acked { handled, failures }
+        Acked {
+            handled,
+            delivered,
+            failures,
+        }
     })
 }
 
