@@ -33,7 +33,11 @@ async fn replays_the_window_deterministically_beside_the_live_group() {
     let inputs = produce_days(&brokers, &setup.input, 1_500, 3).await;
     let (from, to) = (base() + 2 * DAY_MS, base() + 4 * DAY_MS);
     let expected = window(&inputs, from, to);
-    assert!(expected.len() > 400 && expected.len() < 600, "{}", expected.len());
+    assert!(
+        expected.len() > 400 && expected.len() < 600,
+        "{}",
+        expected.len()
+    );
 
     // The live service has committed somewhere in the middle.
     let live: Vec<(i32, i64)> = (0..3).map(|p| (p, 100 + p as i64)).collect();
@@ -64,18 +68,26 @@ async fn replays_the_window_deterministically_beside_the_live_group() {
     let seen = sources(&a);
     let seen_keys: Vec<(i32, i64)> = seen.keys().copied().collect();
     let expected_keys: Vec<(i32, i64)> = expected.iter().copied().collect();
-    assert_eq!(seen_keys, expected_keys, "replayed inputs differ from the window");
-    assert!(seen.values().all(|n| *n == 1), "an input has several outputs");
+    assert_eq!(
+        seen_keys, expected_keys,
+        "replayed inputs differ from the window"
+    );
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "an input has several outputs"
+    );
     let dead: usize = summary.dead_letters.values().sum::<u64>() as usize;
     assert!(dead > 0, "the window holds broken inputs");
-    assert_eq!(
-        a.iter().filter(|r| r.topic.ends_with(".dlq")).count(),
-        dead
-    );
+    assert_eq!(a.iter().filter(|r| r.topic.ends_with(".dlq")).count(), dead);
     for r in a.iter().filter(|r| !r.topic.ends_with(".dlq")) {
-        let payload: serde_json::Value = serde_json::from_slice(r.payload.as_deref().unwrap_or_default())
-            .expect("enriched JSON");
-        assert_eq!(payload["id"].as_str(), Some(r.key_str().as_str()), "key = story id");
+        let payload: serde_json::Value =
+            serde_json::from_slice(r.payload.as_deref().unwrap_or_default())
+                .expect("enriched JSON");
+        assert_eq!(
+            payload["id"].as_str(),
+            Some(r.key_str().as_str()),
+            "key = story id"
+        );
         assert!(r.header("wirefeed-source-timestamp").is_some());
     }
 
@@ -145,9 +157,13 @@ async fn an_open_window_ends_at_the_high_watermarks_captured_at_start() {
     create_outputs(&brokers, &out).await;
     let mut o = options(from, from + 1, &out);
     o.to = None;
-    let summary = run(load_config(&setup, "at-least-once"), o, CancellationToken::new())
-        .await
-        .expect("replay");
+    let summary = run(
+        load_config(&setup, "at-least-once"),
+        o,
+        CancellationToken::new(),
+    )
+    .await
+    .expect("replay");
     assert!(summary.completed);
     assert_eq!(summary.consumed as usize, expected.len());
     let seen = sources(&read_outputs(&brokers, &out, Isolation::ReadCommitted).await);
@@ -163,5 +179,8 @@ async fn an_open_window_ends_at_the_high_watermarks_captured_at_start() {
         CancellationToken::new(),
     )
     .await;
-    assert!(matches!(missing, Err(ReplayError::MissingTopics(_))), "{missing:?}");
+    assert!(
+        matches!(missing, Err(ReplayError::MissingTopics(_))),
+        "{missing:?}"
+    );
 }

@@ -150,7 +150,10 @@ mod tests {
     fn waits_for_every_unfinished_lane() {
         let mut m = Merger::new([(0, 2), (0, 1)]);
         m.push(0, 1, 0, "a");
-        assert!(m.pop().is_none(), "lane 1 may still bring an earlier record");
+        assert!(
+            m.pop().is_none(),
+            "lane 1 may still bring an earlier record"
+        );
         m.finish(1);
         assert_eq!(m.pop(), Some((0, 0, "a")));
         assert!(m.pop().is_none());

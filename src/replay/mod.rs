@@ -50,6 +50,9 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// Pause a partition's fetching above this many buffered records, resume below half of it:
 /// bounds memory while another partition lags behind in the merge.
 const MAX_BUFFERED: usize = 2_000;
+/// A checkpoint at least this often, so that a slow (rate-limited) batch stays well within
+/// the transaction timeout and an interruption loses little work.
+const MAX_BATCH_AGE: Duration = Duration::from_secs(5);
 
 /// Where the dedup index starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
@@ -212,7 +215,11 @@ impl ReplaySummary {
             writeln!(w, "    {:<13} {n:>10}", format!("dlq:{kind}"))?;
         }
         writeln!(w, "  {:<15} {:>10}", "published", self.records_published)?;
-        writeln!(w, "  {:<15} {:>10}", "checkpoints", self.checkpoints_committed)?;
+        writeln!(
+            w,
+            "  {:<15} {:>10}",
+            "checkpoints", self.checkpoints_committed
+        )?;
         writeln!(w, "  {:<15} {:>10.1}", "duration (s)", self.duration_secs)?;
         writeln!(w, "  {:<15} {:>10.0}", "stories/s", self.stories_per_sec)?;
         Ok(())
@@ -439,7 +446,11 @@ impl Replay {
         Ok(self.summary)
     }
 
-    fn replay(&mut self, shutdown: &CancellationToken, started: Instant) -> Result<(), ReplayError> {
+    fn replay(
+        &mut self,
+        shutdown: &CancellationToken,
+        started: Instant,
+    ) -> Result<(), ReplayError> {
         let already_done = self
             .ranges
             .iter()
@@ -469,6 +480,19 @@ impl Replay {
             .zip(&self.checkpoint)
             .map(|(r, c)| (r.end - c).max(0))
             .sum();
+        let to_rebuild: i64 = self
+            .ranges
+            .iter()
+            .zip(&self.checkpoint)
+            .map(|(r, c)| (c - r.start).max(0))
+            .sum();
+        if to_rebuild > 0 {
+            tracing::info!(
+                name = %self.summary.name,
+                records = to_rebuild,
+                "Resuming: re-reading the window up to the checkpoint to rebuild the dedup index."
+            );
+        }
         let mut progress = Progress::new(self.options.progress, remaining as u64);
         let rate_started = Instant::now();
         let mut stopped_early = false;
@@ -481,7 +505,9 @@ impl Replay {
                 }
                 self.process(lane, &msg, &mut batch)?;
                 progress.tick(self.summary.consumed);
-                if batch.inputs >= self.options.batch_size {
+                if batch.inputs >= self.options.batch_size
+                    || batch.started.is_some_and(|t| t.elapsed() >= MAX_BATCH_AGE)
+                {
                     self.checkpoint_batch(&mut batch, &merger)?;
                 }
                 if self
@@ -655,6 +681,7 @@ impl Replay {
         };
         self.summary.consumed += 1;
         batch.inputs += 1;
+        batch.started.get_or_insert_with(Instant::now);
         batch.next_offsets[lane] = Some(source.offset + 1);
         if let Some(producer) = &self.producer {
             if self.transactional && !batch.open {
@@ -664,12 +691,11 @@ impl Replay {
                 batch.open = true;
             }
             for record in records {
-                let delivery = enqueue(producer, &record).map_err(|source_err| {
-                    ReplayError::Delivery {
+                let delivery =
+                    enqueue(producer, &record).map_err(|source_err| ReplayError::Delivery {
                         origin: source.origin(),
                         source: source_err,
-                    }
-                })?;
+                    })?;
                 batch.deliveries.push((source.origin(), delivery));
             }
         }
@@ -756,6 +782,7 @@ impl Replay {
 #[derive(Default)]
 struct Batch {
     inputs: usize,
+    started: Option<Instant>,
     open: bool,
     /// Next offset per lane, for lanes that advanced.
     next_offsets: Vec<Option<i64>>,
@@ -787,7 +814,10 @@ fn enqueue(producer: &FutureProducer, record: &OutRecord) -> Result<DeliveryFutu
             .headers(headers);
         match producer.send_result(fr) {
             Ok(f) => return Ok(f),
-            Err((KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull), _)) => {
+            Err((
+                KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
+                _,
+            )) => {
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err((e, _)) => return Err(e),

@@ -134,7 +134,10 @@ pub(crate) async fn read_outputs(brokers: &str, topic: &str, isolation: Isolatio
 
 /// What two replays must agree on: per output topic suffix and partition, the sequence of
 /// keys, payloads and headers.
-pub(crate) fn comparable(records: &[Record], topic: &str) -> Vec<(String, i32, String, String, String)> {
+pub(crate) fn comparable(
+    records: &[Record],
+    topic: &str,
+) -> Vec<(String, i32, String, String, String)> {
     records
         .iter()
         .map(|r| {
@@ -155,9 +158,10 @@ pub(crate) async fn commit_group(brokers: &str, group: &str, topic: &str, offset
     let (brokers, group, topic) = (brokers.to_string(), group.to_string(), topic.to_string());
     let offsets = offsets.to_vec();
     support::blocking(move || {
-        let consumer: BaseConsumer = support::consumer_config(&brokers, &group, Isolation::ReadCommitted)
-            .create()
-            .expect("consumer");
+        let consumer: BaseConsumer =
+            support::consumer_config(&brokers, &group, Isolation::ReadCommitted)
+                .create()
+                .expect("consumer");
         let mut tpl = TopicPartitionList::new();
         for (p, o) in offsets {
             tpl.add_partition_offset(&topic, p, Offset::Offset(o))
