@@ -110,6 +110,12 @@ async fn interrupted_and_resumed_replay_loses_and_repeats_nothing() {
     assert_eq!(last["completed"], true);
     assert_eq!(last["resumed"], true);
     assert!(last["rebuilt"].as_u64().unwrap_or(0) >= 700, "{last}");
+    // The resumed run's dedup index holds what the uninterrupted one's held.
+    assert_eq!(
+        last["dedup_index_entries"].as_u64(),
+        Some(whole.dedup_index_entries as u64),
+        "{last}"
+    );
 
     // Every window input exactly once, and the very records of the uninterrupted run.
     let b = read_outputs(&brokers, &out_b, Isolation::ReadCommitted).await;

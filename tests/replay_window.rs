@@ -184,3 +184,29 @@ async fn an_open_window_ends_at_the_high_watermarks_captured_at_start() {
         "{missing:?}"
     );
 }
+
+#[test]
+fn live_dedup_is_refused_with_a_clear_message() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+        .args([
+            "replay",
+            "--from",
+            "2024-02-01T00:00:00Z",
+            "--dedup",
+            "live",
+        ])
+        .output()
+        .expect("run wirefeed replay");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not available yet: no dedup changelog configured"),
+        "{stderr}"
+    );
+    let bad_time = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+        .args(["replay", "--from", "yesterday"])
+        .output()
+        .expect("run wirefeed replay");
+    assert!(!bad_time.status.success());
+    assert!(String::from_utf8_lossy(&bad_time.stderr).contains("RFC 3339"));
+}

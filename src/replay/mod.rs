@@ -174,6 +174,8 @@ pub struct ReplaySummary {
     pub dead_letters: BTreeMap<String, u64>,
     pub records_published: u64,
     pub checkpoints_committed: u64,
+    /// Entries in the dedup index at the end (rebuilt ones included).
+    pub dedup_index_entries: usize,
     /// False when stopped early (`--max-records`, a signal): continue with `--resume`.
     pub completed: bool,
     pub duration_secs: f64,
@@ -436,6 +438,7 @@ impl Replay {
             }
         }
         result?;
+        self.summary.dedup_index_entries = self.index.len();
         let secs = started.elapsed().as_secs_f64();
         self.summary.duration_secs = secs;
         self.summary.stories_per_sec = if secs > 0.0 {
