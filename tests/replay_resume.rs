@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use harness::{kill_hard, sources, wait_exit, wait_for_progress, Setup};
 use replay_support::{
-    base, comparable, create_outputs, load_config, output_topics, produce_days, read_outputs,
-    window, DAY_MS,
+    base, comparable, create_outputs, keep_input_forever, load_config, output_topics, produce_days,
+    read_outputs, window, DAY_MS,
 };
 use support::Isolation;
 use tokio_util::sync::CancellationToken;
@@ -33,7 +33,8 @@ fn options(output: &str) -> ReplayOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_and_resumed_replay_loses_and_repeats_nothing() {
     let brokers = support::require_brokers!();
-    let setup = Setup::new(&brokers, "replay-resume", 3).await;
+    let mut setup = Setup::new(&brokers, "replay-resume", 3).await;
+    keep_input_forever(&mut setup, 3).await;
     let inputs = produce_days(&brokers, &setup.input, 3_000, 3).await;
     let expected = window(&inputs, base() + DAY_MS, base() + 5 * DAY_MS);
     let config = load_config(&setup, "exactly-once");

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use harness::{sources, Setup};
 use replay_support::{
-    base, commit_group, comparable, create_outputs, load_config, produce_days, read_outputs,
-    window, DAY_MS,
+    base, commit_group, comparable, create_outputs, keep_input_forever, load_config, produce_days,
+    read_outputs, window, DAY_MS,
 };
 use support::Isolation;
 use tokio_util::sync::CancellationToken;
@@ -29,7 +29,8 @@ fn options(from: i64, to: i64, output: &str) -> ReplayOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replays_the_window_deterministically_beside_the_live_group() {
     let brokers = support::require_brokers!();
-    let setup = Setup::new(&brokers, "replay-window", 3).await;
+    let mut setup = Setup::new(&brokers, "replay-window", 3).await;
+    keep_input_forever(&mut setup, 3).await;
     let inputs = produce_days(&brokers, &setup.input, 1_500, 3).await;
     let (from, to) = (base() + 2 * DAY_MS, base() + 4 * DAY_MS);
     let expected = window(&inputs, from, to);
@@ -149,7 +150,8 @@ async fn replays_the_window_deterministically_beside_the_live_group() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_window_ends_at_the_high_watermarks_captured_at_start() {
     let brokers = support::require_brokers!();
-    let setup = Setup::new(&brokers, "replay-open", 2).await;
+    let mut setup = Setup::new(&brokers, "replay-open", 2).await;
+    keep_input_forever(&mut setup, 2).await;
     let inputs = produce_days(&brokers, &setup.input, 300, 2).await;
     let from = base() + 5 * DAY_MS;
     let expected = window(&inputs, from, i64::MAX);

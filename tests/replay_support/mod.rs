@@ -26,6 +26,19 @@ pub(crate) fn base() -> i64 {
     time("2024-02-01T00:00:00Z").timestamp_millis()
 }
 
+/// Point `setup` at an input topic that keeps records forever: the test records carry
+/// timestamps from 2024, which time-based retention would otherwise delete within minutes.
+pub(crate) async fn keep_input_forever(setup: &mut Setup, partitions: i32) {
+    let topic = format!("{}-kept", setup.input);
+    support::create_topics_with_config(
+        &setup.brokers,
+        &[(&topic, partitions)],
+        &[("retention.ms", "-1"), ("retention.bytes", "-1")],
+    )
+    .await;
+    setup.input = topic;
+}
+
 /// One produced input: where it went and its timestamp.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Input {
