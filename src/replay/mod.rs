@@ -552,6 +552,14 @@ impl Replay {
         }
         self.checkpoint_batch(&mut batch, &merger)?;
         progress.finish(self.summary.consumed);
+        // Events still queued (end-of-partition of the last fetches) would otherwise be
+        // reported as global errors when the consumer closes.
+        let _ = self.consumer.unassign();
+        for _ in 0..10_000 {
+            if self.consumer.poll(Duration::ZERO).is_none() {
+                break;
+            }
+        }
         self.summary.completed = !stopped_early;
         tracing::info!(
             name = %self.summary.name,
@@ -874,7 +882,7 @@ impl Progress {
         if std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new(total);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} records  {per_sec}  eta {eta}",
+                "{bar:40} {pos}/{len} records  {per_sec:.0}  eta {eta}",
             ) {
                 bar.set_style(style);
             }
@@ -922,7 +930,7 @@ impl Progress {
     fn finish(&mut self, done: u64) {
         if let Progress::Bar(bar) = self {
             bar.set_position(done);
-            bar.finish();
+            bar.finish_and_clear();
         }
     }
 }
