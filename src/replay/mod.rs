@@ -882,7 +882,7 @@ impl Progress {
         if std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new(total);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} records  {per_sec:.0}  eta {eta}",
+                "{bar:40} {pos}/{len} records  {per_sec}  eta {eta}",
             ) {
                 bar.set_style(style);
             }
