@@ -159,6 +159,26 @@ async fn an_open_window_ends_at_the_high_watermarks_captured_at_start() {
     create_outputs(&brokers, &out).await;
     let mut o = options(from, from + 1, &out);
     o.to = None;
+    o.batch_size = 20;
+
+    // Stop early, let the topic grow, resume: the resumed run keeps the window it started
+    // with (stored with the checkpoint) instead of the new end of the topic.
+    let mut first = o.clone();
+    first.max_records = Some(30);
+    let part = run(
+        load_config(&setup, "at-least-once"),
+        first,
+        CancellationToken::new(),
+    )
+    .await
+    .expect("first part");
+    assert!(!part.completed);
+    let later = harness::stories("later", 40)
+        .into_iter()
+        .map(|m| m.timestamp(base() + 6 * DAY_MS + 1_000))
+        .collect::<Vec<_>>();
+    support::produce(&brokers, &setup.input, &later).await;
+    o.resume = true;
     let summary = run(
         load_config(&setup, "at-least-once"),
         o,
@@ -167,7 +187,12 @@ async fn an_open_window_ends_at_the_high_watermarks_captured_at_start() {
     .await
     .expect("replay");
     assert!(summary.completed);
-    assert_eq!(summary.consumed as usize, expected.len());
+    assert!(summary.resumed);
+    assert_eq!(
+        (part.consumed + summary.consumed) as usize,
+        expected.len(),
+        "the window grew on resume"
+    );
     let seen = sources(&read_outputs(&brokers, &out, Isolation::ReadCommitted).await);
     assert_eq!(
         seen.keys().copied().collect::<Vec<_>>(),

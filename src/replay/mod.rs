@@ -17,7 +17,9 @@
 //! Checkpoints: in exactly-once mode (the config's `kafka.delivery`) every batch's outputs and
 //! the next offsets of the replay's group go in one transaction (transactional id
 //! `<group_id>-replay-<name>`); in at-least-once mode the offsets are committed after the
-//! batch's deliveries are acknowledged. `--resume` continues from the checkpoint: it first
+//! batch's deliveries are acknowledged. Each checkpoint offset carries its partition's
+//! `[start, end)` as commit metadata, so a resumed replay covers the window it began with even
+//! if the topic grew meanwhile. `--resume` continues from the checkpoint: it first
 //! re-reads the window from its start up to the checkpoint without producing, only to rebuild
 //! the dedup index, so the resumed output equals what an uninterrupted run would have written.
 
@@ -361,7 +363,7 @@ impl Replay {
             .set("auto.offset.reset", "earliest")
             .create()
             .map_err(kafka("create the consumer"))?;
-        let ranges = window::plan(&consumer, &options.topics, options.from, options.to)?;
+        let mut ranges = window::plan(&consumer, &options.topics, options.from, options.to)?;
 
         let transactional = config.kafka.delivery == Delivery::ExactlyOnce;
         let producer = if options.dry_run {
@@ -396,10 +398,18 @@ impl Replay {
         if !options.resume && !options.dry_run && committed.iter().any(Option::is_some) {
             return Err(ReplayError::CheckpointExists { name, group });
         }
+        if options.resume {
+            for (r, c) in ranges.iter_mut().zip(&committed) {
+                if let Some((start, end)) = c.and_then(|c| c.range) {
+                    r.start = start;
+                    r.end = end;
+                }
+            }
+        }
         let checkpoint = ranges
             .iter()
             .zip(&committed)
-            .map(|(r, c)| c.unwrap_or(r.start).clamp(r.start, r.end))
+            .map(|(r, c)| c.map_or(r.start, |c| c.next).clamp(r.start, r.end))
             .collect();
 
         let summary = ReplaySummary {
@@ -734,15 +744,18 @@ impl Replay {
             *batch = Batch::fresh(self.ranges.len());
             return Ok(());
         };
-        let mut tpl = TopicPartitionList::new();
-        for (r, next) in self.ranges.iter().zip(&batch.next_offsets) {
-            if let Some(next) = next {
-                tpl.add_partition_offset(&r.topic, r.partition, Offset::Offset(*next))
-                    .map_err(kafka("build the checkpoint"))?;
-            }
-        }
-        if tpl.count() == 0 {
+        if batch.next_offsets.iter().all(Option::is_none) {
             return Ok(());
+        }
+        // Every partition of the window, each with its range: the checkpoint alone defines
+        // what a resumed run covers.
+        let mut tpl = TopicPartitionList::new();
+        for (lane, r) in self.ranges.iter().enumerate() {
+            let next = batch.next_offsets[lane].unwrap_or(self.checkpoint[lane]);
+            let mut e = tpl.add_partition(&r.topic, r.partition);
+            e.set_offset(Offset::Offset(next))
+                .map_err(kafka("build the checkpoint"))?;
+            e.set_metadata(r.to_metadata());
         }
         for (origin, delivery) in batch.deliveries.drain(..) {
             let result = futures::executor::block_on(delivery);
@@ -840,7 +853,7 @@ fn enqueue(producer: &FutureProducer, record: &OutRecord) -> Result<DeliveryFutu
 fn committed_offsets(
     consumer: &BaseConsumer,
     ranges: &[PartitionRange],
-) -> Result<Vec<Option<i64>>, ReplayError> {
+) -> Result<Vec<Option<Committed>>, ReplayError> {
     let mut tpl = TopicPartitionList::new();
     for r in ranges {
         tpl.add_partition(&r.topic, r.partition);
@@ -854,11 +867,22 @@ fn committed_offsets(
             committed
                 .find_partition(&r.topic, r.partition)
                 .and_then(|e| match e.offset() {
-                    Offset::Offset(o) => Some(o),
+                    Offset::Offset(next) => Some(Committed {
+                        next,
+                        range: PartitionRange::parse_metadata(e.metadata()),
+                    }),
                     _ => None,
                 })
         })
         .collect())
+}
+
+/// One partition's checkpoint.
+#[derive(Debug, Clone, Copy)]
+struct Committed {
+    next: i64,
+    /// The `(start, end)` the replay began with.
+    range: Option<(i64, i64)>,
 }
 
 /// Progress: a bar with rate and ETA on a terminal, a log line every few seconds otherwise.

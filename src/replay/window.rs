@@ -40,6 +40,20 @@ impl PartitionRange {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The range as stored beside each checkpoint offset (the commit's metadata string), so a
+    /// resumed replay covers the window it started with, not one that grew meanwhile.
+    pub fn to_metadata(&self) -> String {
+        format!("wirefeed-replay start={} end={}", self.start, self.end)
+    }
+
+    /// `(start, end)` from [`PartitionRange::to_metadata`]; `None` for anything else.
+    pub fn parse_metadata(metadata: &str) -> Option<(i64, i64)> {
+        let rest = metadata.strip_prefix("wirefeed-replay start=")?;
+        let (start, end) = rest.split_once(" end=")?;
+        let (start, end) = (start.parse().ok()?, end.parse().ok()?);
+        (start <= end).then_some((start, end))
+    }
 }
 
 /// Why a window cannot be planned.
@@ -145,4 +159,32 @@ fn offsets_for_time(
                 })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_round_trip_through_commit_metadata() {
+        let r = PartitionRange {
+            topic: "wire.raw".into(),
+            partition: 2,
+            start: 17,
+            end: 4_000,
+        };
+        assert_eq!(
+            PartitionRange::parse_metadata(&r.to_metadata()),
+            Some((17, 4_000))
+        );
+        assert_eq!(PartitionRange::parse_metadata(""), None);
+        assert_eq!(
+            PartitionRange::parse_metadata("wirefeed-replay start=9 end=3"),
+            None
+        );
+        assert_eq!(
+            PartitionRange::parse_metadata("wirefeed-replay start=x end=3"),
+            None
+        );
+    }
 }
