@@ -470,7 +470,7 @@ impl Replay {
             .zip(&self.checkpoint)
             .all(|(r, c)| *c >= r.end);
         if already_done {
-            tracing::info!(name = %self.summary.name, "Replay already complete; nothing to do.");
+            tracing::info!(name = %self.summary.name, "Nothing left to replay in the window.");
             self.summary.completed = true;
             return Ok(());
         }
@@ -530,6 +530,9 @@ impl Replay {
                 {
                     stopped_early = true;
                     break 'replay;
+                }
+                if shutdown.is_cancelled() {
+                    break;
                 }
                 if let Some(rate) = self.options.max_rate.filter(|r| *r > 0) {
                     let due = Duration::from_secs_f64(self.summary.consumed as f64 / rate as f64);
