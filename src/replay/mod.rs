@@ -8,7 +8,13 @@
 //!   `<output.topic>.replay`), duplicates to `<output-topic>.duplicates` (dropped when the
 //!   live config drops them), dead letters to `<output-topic>.dlq`; routes are not applied.
 //!   Only `--to-configured-topics` writes where the live service writes (topics and routes);
-//! - it starts from an empty dedup index.
+//! - it starts from an empty dedup index (`--dedup live`, loading the live index from a dedup
+//!   changelog, is refused until such a changelog exists).
+//!
+//! The window is a range of offsets per partition ([`window`]): from offsets-for-times of
+//! `--from` to offsets-for-times of `--to`, or to the high watermarks captured at start.
+//! Input is read `read_committed`, as the live service reads it: a partition whose window
+//! ends inside an open upstream transaction waits for that transaction to finish.
 //!
 //! Determinism: the same window and the same starting state give the same output. Records are
 //! processed in a merge order that does not depend on arrival ([`merge`]), and the dedup
