@@ -11,6 +11,7 @@
 //!   no I/O, no Kafka.
 //! - [`pipeline`]: the one place that composes the stages.
 //! - [`process`]: the chain over files (`wirefeed process`).
+//! - [`replay`]: reprocessing a time window of the input beside the live service.
 //! - [`config`], [`error`], [`model`]: shared by all.
 //! - [`eval`]: quality measurements against labelled corpora.
 //! - [`kafka`]: the runtime: consumer group, offsets, transactions, producer, embedded demo.
@@ -30,6 +31,7 @@ pub mod model;
 pub mod normalise;
 pub mod pipeline;
 pub mod process;
+pub mod replay;
 pub mod route;
 pub mod run;
 pub mod shutdown;

@@ -61,6 +61,9 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Reprocess a time window of the input topics into separate topics, beside the live
+    /// service and without touching its offsets.
+    Replay(wirefeed::replay::ReplayArgs),
     /// Measure tagging and dedup quality against a labelled corpus.
     Eval {
         #[command(subcommand)]
@@ -141,6 +144,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let summary =
                 run_process(config.stages(), &input, format, &output, rejects.as_deref())?;
             summary.print(std::io::stderr())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay(args) => {
+            wirefeed::replay::cli(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval { what, config } => {
