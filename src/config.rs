@@ -452,6 +452,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_documented_example_is_valid_and_complete() {
+        let text = include_str!("../config/wirefeed.toml");
+        let config = Config::from_toml_str(text, "config/wirefeed.toml", Vec::new()).unwrap();
+        // Every default the example states is the real default.
+        let mut expected = Config::default();
+        expected.kafka.brokers = "127.0.0.1:9092".into();
+        expected.output.routes = config.output.routes.clone();
+        assert_eq!(config, expected);
+    }
+
+    #[test]
     fn defaults_are_valid() {
         let config = Config::from_toml_str("", "t", Vec::new()).unwrap();
         assert_eq!(config.output.topic, "wire.enriched");
