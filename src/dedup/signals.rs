@@ -31,7 +31,13 @@ fn headline_signal(headline: &str) -> Option<EditSignal> {
     if head == b"KILL" {
         return Some(EditSignal::Kill);
     }
-    for corr in [&b"CORRECTED-"[..], b"CORRECTED -", b"CORRECTION-", b"CORRECTION -"] {
+    for corr in [
+        &b"CORRECTED-"[..],
+        b"CORRECTED -",
+        b"(CORRECTED)",
+        b"CORRECTION-",
+        b"CORRECTION -",
+    ] {
         if head.starts_with(corr) {
             return Some(EditSignal::Correction);
         }
@@ -48,7 +54,7 @@ fn headline_signal(headline: &str) -> Option<EditSignal> {
             return Some(EditSignal::Update);
         }
     }
-    if contains_ci(h.as_bytes(), b"WRITETHRU") {
+    if contains_ci(h.as_bytes(), b"writethru") {
         return Some(EditSignal::Update);
     }
     None
@@ -109,6 +115,7 @@ mod tests {
         assert_eq!(h("UPDATE 1-Oil prices rise"), Some(EditSignal::Update));
         assert_eq!(h("UPDATE 12-Oil prices rise"), Some(EditSignal::Update));
         assert_eq!(h("CORRECTED-Oil prices rise"), Some(EditSignal::Correction));
+        assert_eq!(h("(CORRECTED)-IVORY COAST"), Some(EditSignal::Correction));
         assert_eq!(h("REFILE-Oil prices rise"), Some(EditSignal::Update));
         assert_eq!(h("WRAPUP 2-Storms hit coast"), Some(EditSignal::Update));
         assert_eq!(h("Storms hit coast (WRITETHRU)"), Some(EditSignal::Update));
