@@ -78,7 +78,11 @@ fn near_duplicate_with_cut_paragraphs_and_furniture() {
         "{}\n\nCopyright 2024 Example Wire. All rights reserved.\nClick here for more.",
         body(&[P1, P2, P3])
     );
-    let (d, _) = ix.check(&story("Central bank in surprise half-point hike", &copy), "b", t(3));
+    let (d, _) = ix.check(
+        &story("Central bank in surprise half-point hike", &copy),
+        "b",
+        t(3),
+    );
     assert_eq!(d.status, DedupStatus::Duplicate, "{d:?}");
     assert_eq!(d.kind, Some(DuplicateKind::Near));
     assert_eq!(d.of.as_deref(), Some("a"));
@@ -121,8 +125,16 @@ fn results_tables_differing_in_numbers_are_not_duplicates() {
 #[test]
 fn headline_only_briefs_with_placeholder_bodies_are_distinct() {
     let mut ix = index();
-    ix.check(&story("ACME SETS QUARTERLY DIVIDEND", "******Blah blah blah."), "a", t(0));
-    let (d, _) = ix.check(&story("BETA RAISES PRIME RATE TO 8 PCT", "******Blah blah blah."), "b", t(1));
+    ix.check(
+        &story("ACME SETS QUARTERLY DIVIDEND", "******Blah blah blah."),
+        "a",
+        t(0),
+    );
+    let (d, _) = ix.check(
+        &story("BETA RAISES PRIME RATE TO 8 PCT", "******Blah blah blah."),
+        "b",
+        t(1),
+    );
     assert_eq!(d.status, DedupStatus::Unique, "{d:?}");
     // The same brief sent twice is still a duplicate.
     let (d, _) = ix.check(&story("ACME SETS QUARTERLY DIVIDEND", "******"), "c", t(2));
@@ -155,7 +167,11 @@ fn higher_version_of_same_id_is_an_update() {
 #[test]
 fn update_cue_in_headline_makes_an_update() {
     let mut ix = index();
-    ix.check(&story("Bank raises rates", &body(&[P1, P2, P3, P4])), "a", t(0));
+    ix.check(
+        &story("Bank raises rates", &body(&[P1, P2, P3, P4])),
+        "a",
+        t(0),
+    );
     let (d, e) = ix.check(&story("UPDATE 1-Bank raises rates", &full()), "b", t(30));
     assert_eq!(d.status, DedupStatus::Update, "{d:?}");
     assert_eq!(d.of.as_deref(), Some("a"));
@@ -174,7 +190,11 @@ fn correction_and_kill_signals_make_updates() {
         "(Corrects governor's name in paragraph 4)\n\n{}",
         full().replace("Lindqvist", "Lindquist")
     );
-    let (d, _) = ix.check(&story("CORRECTED-Bank raises rates", &corrected), "b", t(10));
+    let (d, _) = ix.check(
+        &story("CORRECTED-Bank raises rates", &corrected),
+        "b",
+        t(10),
+    );
     assert_eq!(d.status, DedupStatus::Update, "{d:?}");
     let mut kill = story("Bank raises rates", &full());
     kill.edit_signal = Some(EditSignal::Kill);
@@ -228,10 +248,18 @@ fn at_most_max_entries_are_kept() {
     let mut ix = DedupIndex::new(&config);
     ix.check(&story("Bank raises rates", &full()), "a", t(0));
     ix.check(&story("Floods", OTHER), "b", t(1));
-    ix.check(&story("Brief one", "Short item number one about wheat exports."), "c", t(2));
+    ix.check(
+        &story("Brief one", "Short item number one about wheat exports."),
+        "c",
+        t(2),
+    );
     assert_eq!(ix.len(), 2);
     let (d, _) = ix.check(&story("Bank raises rates", &full()), "d", t(3));
-    assert_eq!(d.status, DedupStatus::Unique, "the oldest entry was evicted");
+    assert_eq!(
+        d.status,
+        DedupStatus::Unique,
+        "the oldest entry was evicted"
+    );
     let (d, _) = ix.check(&story("Floods", OTHER), "e", t(4));
     assert_eq!(d.status, DedupStatus::Unique, "evicted by d");
 }
@@ -243,7 +271,10 @@ fn decisions_are_deterministic() {
         story("Floods", OTHER),
         story("Rates", &body(&[P1, P2, P3])),
         story("Rates", &body(&[P2, P3, P4, P5])),
-        story("Floods again", &format!("{OTHER}\n\nMore rain is forecast.")),
+        story(
+            "Floods again",
+            &format!("{OTHER}\n\nMore rain is forecast."),
+        ),
     ];
     let run = || {
         let mut ix = index();
@@ -302,9 +333,15 @@ fn entries_from_another_replica_are_recognised() {
     replica.insert(received);
     assert_eq!(replica.len(), 1);
     let (d, _) = replica.check(&story("Rates", &full()), "b", t(1));
-    assert_eq!((d.status, d.kind), (DedupStatus::Duplicate, Some(DuplicateKind::Exact)));
+    assert_eq!(
+        (d.status, d.kind),
+        (DedupStatus::Duplicate, Some(DuplicateKind::Exact))
+    );
     let (d, _) = replica.check(&story("Rates", &body(&[P1, P2, P3, P4])), "c", t(2));
-    assert_eq!((d.status, d.kind), (DedupStatus::Duplicate, Some(DuplicateKind::Near)));
+    assert_eq!(
+        (d.status, d.kind),
+        (DedupStatus::Duplicate, Some(DuplicateKind::Near))
+    );
 
     let restored = DedupIndex::restore(&DedupConfig::default(), replica.entries());
     assert_eq!(restored.len(), 1);

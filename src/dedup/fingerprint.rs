@@ -77,9 +77,9 @@ fn is_furniture(line: &str) -> bool {
         return true;
     }
     t.len() < 200
-        && FURNITURE.iter().any(|f| {
-            t.len() >= f.len() && t[..f.len()].eq_ignore_ascii_case(f)
-        })
+        && FURNITURE
+            .iter()
+            .any(|f| t.len() >= f.len() && t[..f.len()].eq_ignore_ascii_case(f))
 }
 
 fn token_hash_blah() -> u64 {
@@ -241,7 +241,10 @@ mod tests {
     #[test]
     fn case_spacing_and_punctuation_do_not_count() {
         let a = fp("A", BODY);
-        let b = fp("B", &BODY.to_uppercase().replace(' ', "\n  ").replace(',', ""));
+        let b = fp(
+            "B",
+            &BODY.to_uppercase().replace(' ', "\n  ").replace(',', ""),
+        );
         assert_eq!(a.exact, b.exact);
         assert_eq!(a.sketch, b.sketch);
     }
@@ -256,7 +259,10 @@ mod tests {
     #[test]
     fn furniture_lines_are_skipped() {
         let a = fp("A", BODY);
-        let b = fp("A", &format!("{BODY}\nReuter\nCopyright 2024 Example News. All rights reserved."));
+        let b = fp(
+            "A",
+            &format!("{BODY}\nReuter\nCopyright 2024 Example News. All rights reserved."),
+        );
         assert_eq!(a.exact, b.exact);
     }
 
@@ -265,7 +271,9 @@ mod tests {
         let a = fp("ACME SETS DIVIDEND", "******Blah blah blah.");
         let b = fp("BETA CORP CUTS PAYOUT", "******Blah blah blah.");
         assert_ne!(a.exact, b.exact);
-        let (j, _) = similarity(a.filled, &a.sketch, a.shingles, b.filled, &b.sketch, b.shingles);
+        let (j, _) = similarity(
+            a.filled, &a.sketch, a.shingles, b.filled, &b.sketch, b.shingles,
+        );
         assert!(j < 0.2);
         let empty = fp("", "*****");
         assert_eq!(empty.shingles, 0);
@@ -276,12 +284,24 @@ mod tests {
         let a = fp("A", BODY);
         let half: String = BODY.chars().take(BODY.len() * 7 / 10).collect();
         let b = fp("A", &half);
-        let (_, c) = similarity(a.filled, &a.sketch, a.shingles, b.filled, &b.sketch, b.shingles);
+        let (_, c) = similarity(
+            a.filled, &a.sketch, a.shingles, b.filled, &b.sketch, b.shingles,
+        );
         assert!(c > 0.7, "{c}");
-        let other = fp("A", "Heavy rain flooded parts of the northern city overnight, closing \
+        let other = fp(
+            "A",
+            "Heavy rain flooded parts of the northern city overnight, closing \
             roads and schools while rescue teams evacuated hundreds of residents from low lying \
-            districts near the river, officials said on Wednesday morning after the storm.");
-        let (j, _) = similarity(a.filled, &a.sketch, a.shingles, other.filled, &other.sketch, other.shingles);
+            districts near the river, officials said on Wednesday morning after the storm.",
+        );
+        let (j, _) = similarity(
+            a.filled,
+            &a.sketch,
+            a.shingles,
+            other.filled,
+            &other.sketch,
+            other.shingles,
+        );
         assert!(j < 0.2, "{j}");
     }
 }

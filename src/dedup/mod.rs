@@ -98,7 +98,10 @@ impl DedupIndex {
     pub fn new(config: &DedupConfig) -> Self {
         DedupIndex {
             config: config.clone(),
-            store: Store::new(config.max_entries.max(1), config.lookup_bands.clamp(1, BINS)),
+            store: Store::new(
+                config.max_entries.max(1),
+                config.lookup_bands.clamp(1, BINS),
+            ),
             watermark: None,
             fingerprinter: Fingerprinter::new(),
             candidates: Vec::new(),
@@ -139,12 +142,9 @@ impl DedupIndex {
         let at = at.timestamp();
         self.advance(at);
         let fp = self.fingerprint(story);
-        let signal = story
-            .edit_signal
-            .or_else(|| detect_edit_signal(story.headline.as_deref(), &story.body));
         let oldest = at.saturating_sub(self.window());
 
-        let decision = self.decide(story, id, &fp, signal.is_some(), oldest);
+        let decision = self.decide(story, id, &fp, oldest);
         let admitted = if decision.status == DedupStatus::Duplicate {
             None
         } else {
@@ -163,14 +163,12 @@ impl DedupIndex {
         (decision, admitted)
     }
 
-    fn decide(
-        &mut self,
-        story: &Story,
-        id: &str,
-        fp: &Fingerprint,
-        announced: bool,
-        oldest: i64,
-    ) -> DedupDecision {
+    fn decide(&mut self, story: &Story, id: &str, fp: &Fingerprint, oldest: i64) -> DedupDecision {
+        // Whether the story announces itself as an update; only asked once a match is found.
+        let announced = || {
+            story.edit_signal.is_some()
+                || detect_edit_signal(story.headline.as_deref(), &story.body).is_some()
+        };
         // 1. Same agency id.
         if let Some(seq) = self.find_id(id, oldest) {
             if let Some(slot) = self.store.slot(seq).copied() {
@@ -197,7 +195,7 @@ impl DedupIndex {
         if let Some(seq) = self.find_exact(fp.exact, oldest) {
             if let Some(slot) = self.store.slot(seq).copied() {
                 let of = self.store.id(&slot).to_owned();
-                let status = if announced {
+                let status = if announced() {
                     DedupStatus::Update
                 } else {
                     DedupStatus::Duplicate
@@ -209,7 +207,7 @@ impl DedupIndex {
         if let Some((seq, sim)) = self.best_near(fp, oldest) {
             if let Some(slot) = self.store.slot(seq) {
                 let of = self.store.id(slot).to_owned();
-                let status = if announced {
+                let status = if announced() {
                     DedupStatus::Update
                 } else {
                     DedupStatus::Duplicate

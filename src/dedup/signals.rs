@@ -1,6 +1,10 @@
 //! Textual cues that a story updates, corrects or kills an earlier one, for feeds whose format
 //! carries no status field (Reuters-style "UPDATE 2-" headlines, "(Adds ...)" notes).
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 use crate::model::EditSignal;
 
 /// The edit signal a story's own text announces, if any. Pure and cheap: it looks at the start
@@ -23,7 +27,13 @@ fn headline_signal(headline: &str) -> Option<EditSignal> {
     let head = &upper[..n];
     // "KILL" alone is a verb in many headlines ("GUNMEN KILL FIVE"): only the forms wire
     // desks use for kill notices count.
-    for kill in [&b"KILL -"[..], b"KILL:", b"KILL/", b"KILLED STORY", b"STORY KILLED"] {
+    for kill in [
+        &b"KILL -"[..],
+        b"KILL:",
+        b"KILL/",
+        b"KILLED STORY",
+        b"STORY KILLED",
+    ] {
         if head.starts_with(kill) {
             return Some(EditSignal::Kill);
         }
@@ -60,46 +70,66 @@ fn headline_signal(headline: &str) -> Option<EditSignal> {
     None
 }
 
+/// Body notes, in priority order: kill, then correction, then update.
+const BODY_NOTES: &[(&str, EditSignal)] = &[
+    ("kill this story", EditSignal::Kill),
+    ("please kill", EditSignal::Kill),
+    ("mandatory kill", EditSignal::Kill),
+    ("(corrects ", EditSignal::Correction),
+    ("correction:", EditSignal::Correction),
+    ("(updates ", EditSignal::Update),
+    ("(adds ", EditSignal::Update),
+    ("(recasts ", EditSignal::Update),
+    ("(changes ", EditSignal::Update),
+    ("(refiles ", EditSignal::Update),
+    ("writethru", EditSignal::Update),
+    ("(new throughout", EditSignal::Update),
+    // "corrects ... in paragraph 3": both words must occur.
+    ("corrects", EditSignal::Correction),
+    ("paragraph", EditSignal::Correction),
+];
+const CORRECTS: usize = BODY_NOTES.len() - 2;
+const PARAGRAPH: usize = BODY_NOTES.len() - 1;
+
+/// One automaton for all body notes, built once: a single pass over the body's start.
+static BODY_MATCHER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(BODY_NOTES.iter().map(|(p, _)| p))
+        .ok()
+});
+
 fn body_signal(body: &str) -> Option<EditSignal> {
     let mut end = body.len().min(400);
     while !body.is_char_boundary(end) {
         end -= 1;
     }
-    let head = body[..end].as_bytes();
-    if contains_ci(head, b"kill this story")
-        || contains_ci(head, b"please kill")
-        || contains_ci(head, b"mandatory kill")
-    {
-        return Some(EditSignal::Kill);
+    let matcher = BODY_MATCHER.as_ref()?;
+    let mut seen = [false; BODY_NOTES.len()];
+    for m in matcher.find_overlapping_iter(&body[..end]) {
+        seen[m.pattern().as_usize()] = true;
     }
-    if contains_ci(head, b"(corrects ")
-        || (contains_ci(head, b"corrects") && contains_ci(head, b"paragraph"))
-        || contains_ci(head, b"correction:")
-    {
+    if seen[CORRECTS] && seen[PARAGRAPH] {
         return Some(EditSignal::Correction);
     }
-    for note in [
-        &b"(updates "[..],
-        b"(adds ",
-        b"(recasts ",
-        b"(changes ",
-        b"(refiles ",
-        b"writethru",
-        b"(new throughout",
-    ] {
-        if contains_ci(head, note) {
-            return Some(EditSignal::Update);
-        }
-    }
-    None
+    [EditSignal::Kill, EditSignal::Correction, EditSignal::Update]
+        .into_iter()
+        .find(|want| {
+            BODY_NOTES[..CORRECTS]
+                .iter()
+                .zip(&seen)
+                .any(|((_, sig), hit)| *hit && sig == want)
+        })
 }
 
 /// ASCII case-insensitive substring test; `needle` must be lowercase.
 fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty()
-        || haystack
-            .windows(needle.len())
-            .any(|w| w.iter().zip(needle).all(|(a, b)| a.to_ascii_lowercase() == *b))
+        || haystack.windows(needle.len()).any(|w| {
+            w.iter()
+                .zip(needle)
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+        })
 }
 
 #[cfg(test)]
@@ -138,7 +168,10 @@ mod tests {
             d("(Updates with closing prices)\nLONDON - Oil rose."),
             Some(EditSignal::Update)
         );
-        assert_eq!(d("(Adds analyst quote)\nOil rose."), Some(EditSignal::Update));
+        assert_eq!(
+            d("(Adds analyst quote)\nOil rose."),
+            Some(EditSignal::Update)
+        );
         assert_eq!(
             d("(Corrects name of minister in paragraph 3)\nOil rose."),
             Some(EditSignal::Correction)
@@ -147,7 +180,10 @@ mod tests {
             d("Editors: please kill this story. It was sent in error."),
             Some(EditSignal::Kill)
         );
-        assert_eq!(d("Oil prices rose on Monday as traders added positions."), None);
+        assert_eq!(
+            d("Oil prices rose on Monday as traders added positions."),
+            None
+        );
     }
 
     #[test]

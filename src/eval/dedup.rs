@@ -91,6 +91,8 @@ pub struct Report {
     pub stream_duplicates: usize,
     pub stream_updates: usize,
     pub stream_us_per_check: f64,
+    /// A few misjudged pairs, for inspection: (kind, original id, probe id, similarity).
+    pub errors: Vec<(String, String, String, f32)>,
 }
 
 impl Report {
@@ -121,6 +123,9 @@ impl Report {
             "updates recognised: {}/{}\nskipped pairs (decode errors): {}\nmean check: {:.2} us (pairs)\n",
             self.updates_found, self.updates_total, self.skipped, self.us_per_check
         ));
+        for (k, a, b, sim) in &self.errors {
+            out.push_str(&format!("misjudged {k}: {a} / {b} (similarity {sim:.2})\n"));
+        }
         out.push_str(&format!(
             "stream: {} stories, {} duplicates, {} updates, {:.2} us per check\n",
             self.stream_stories,
@@ -277,7 +282,10 @@ fn content_paragraphs(body: &str) -> Vec<String> {
     let mut p = paragraphs(body);
     if let Some(last) = p.last_mut() {
         let t = last.trim_end();
-        if let Some(rest) = t.strip_suffix("Reuter").or_else(|| t.strip_suffix("REUTER")) {
+        if let Some(rest) = t
+            .strip_suffix("Reuter")
+            .or_else(|| t.strip_suffix("REUTER"))
+        {
             *last = rest.trim_end().to_owned();
             if last.is_empty() {
                 p.pop();
@@ -334,7 +342,14 @@ const HEADLINE_WORDS: &[&str] = &[
     "Business:",
 ];
 const REPLACEMENTS: &[&str] = &[
-    "also", "reportedly", "however", "recently", "officials", "sources", "analysts", "markets",
+    "also",
+    "reportedly",
+    "however",
+    "recently",
+    "officials",
+    "sources",
+    "analysts",
+    "markets",
 ];
 
 fn new_headline(rng: &mut Rng, old: &str) -> String {
@@ -383,7 +398,13 @@ fn furniture(rng: &mut Rng, paras: &[String]) -> Vec<String> {
 
 /// The positive edit kinds.
 const POSITIVE_KINDS: &[&str] = &[
-    "headline", "cut", "add", "furniture", "words", "rewrap", "combined",
+    "headline",
+    "cut",
+    "add",
+    "furniture",
+    "words",
+    "rewrap",
+    "combined",
 ];
 
 fn make_copy(kind: &str, rng: &mut Rng, orig: &Raw, other: &Raw) -> Text {
@@ -411,7 +432,10 @@ fn make_copy(kind: &str, rng: &mut Rng, orig: &Raw, other: &Raw) -> Text {
             t.body = join(&p);
         }
         "furniture" => t.body = join(&furniture(rng, &paras)),
-        "words" => t.body = join(&change_words(rng, &paras, 2 + rng.below(3))),
+        "words" => {
+            let n = 2 + rng.below(3);
+            t.body = join(&change_words(rng, &paras, n));
+        }
         "rewrap" => t.body = wrap(&paras, 50 + rng.below(30)),
         _ => {
             // Combined: headline, cut 20-30%, an added paragraph, furniture, words, re-wrap.
@@ -420,7 +444,9 @@ fn make_copy(kind: &str, rng: &mut Rng, orig: &Raw, other: &Raw) -> Text {
             if let Some(op) = other_paras.first() {
                 p.push(op.clone());
             }
-            let p = change_words(rng, &furniture(rng, &p), 1 + rng.below(2));
+            let n = 1 + rng.below(2);
+            let p = furniture(rng, &p);
+            let p = change_words(rng, &p, n);
             t.body = wrap(&p, 55 + rng.below(20));
         }
     }
@@ -469,8 +495,7 @@ pub fn evaluate(input: &Path, config: &StagesConfig, per_kind: usize) -> anyhow:
     }
     let same_body = |a: usize, b: usize| folded(&corpus[a].body) == folded(&corpus[b].body);
     let topic_groups: Vec<&Vec<usize>> = by_topic.values().filter(|v| v.len() >= 2).collect();
-    let opening_groups: Vec<&Vec<usize>> =
-        by_opening.values().filter(|v| v.len() >= 2).collect();
+    let opening_groups: Vec<&Vec<usize>> = by_opening.values().filter(|v| v.len() >= 2).collect();
 
     // (kind, original, probe, is_positive, expect_update)
     let mut pairs: Vec<(String, Text, Text, bool, bool)> = Vec::new();
@@ -571,6 +596,14 @@ pub fn evaluate(input: &Path, config: &StagesConfig, per_kind: usize) -> anyhow:
             continue;
         }
         let said = d.status == DedupStatus::Duplicate && d.of.as_deref() == Some(io.as_str());
+        if *positive != said && report.errors.len() < 30 {
+            report.errors.push((
+                kind.clone(),
+                orig.id.clone(),
+                probe.id.clone(),
+                d.similarity,
+            ));
+        }
         let c = report.kinds.entry(kind.clone()).or_default();
         match (positive, said) {
             (true, true) => c.tp += 1,
