@@ -346,3 +346,43 @@ fn entries_from_another_replica_are_recognised() {
     let restored = DedupIndex::restore(&DedupConfig::default(), replica.entries());
     assert_eq!(restored.len(), 1);
 }
+
+/// Scale check, run by hand: `cargo test --release --test dedup_index -- --ignored --nocapture`
+/// under `/usr/bin/time -v` to see restore time and peak memory for a million entries.
+#[test]
+#[ignore]
+fn restore_a_million_entries() {
+    let mut ix = index();
+    let (_, e) = ix.check(&story("Bank raises rates", &full()), "seed", t(0));
+    let seed = e.unwrap();
+    let entries: Vec<Entry> = (0..1_000_000u64)
+        .map(|i| {
+            let mut e = seed.clone();
+            e.id = format!("urn:newsml:example.com:2024:{i}");
+            e.exact = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+            for (b, s) in e.sketch.iter_mut().enumerate() {
+                *s = (i.wrapping_mul(2654435761).rotate_left(b as u32) >> 7) as u16;
+            }
+            e.at = seed.at + (i as i64 % 3600);
+            e
+        })
+        .collect();
+    let json = serde_json::to_vec(&DedupIndex::restore(&DedupConfig::default(), entries)).unwrap();
+    println!("snapshot: {} MB", json.len() / 1_000_000);
+    let started = std::time::Instant::now();
+    let mut restored: DedupIndex = serde_json::from_slice(&json).unwrap();
+    drop(json);
+    println!(
+        "restored {} entries in {:?}",
+        restored.len(),
+        started.elapsed()
+    );
+    let started = std::time::Instant::now();
+    let n = 20_000;
+    for i in 0..n {
+        let s = story("Rates", &format!("{} Item {i} of the series.", full()));
+        restored.check(&s, &format!("q{i}"), t(30));
+    }
+    println!("check at 1M entries: {:?} per story", started.elapsed() / n);
+    assert_eq!(restored.len(), 1_000_000);
+}
