@@ -1,0 +1,307 @@
+//! What a story's text is reduced to: an exact hash of its folded words and a one-permutation
+//! MinHash sketch of its word shingles.
+//!
+//! Words are runs of letters and digits, lowercased; punctuation, line wrapping and spacing do
+//! not count, digits do (two results tables differ by their numbers). Furniture lines (credit
+//! sign-offs, copyright, "Click here") and placeholder bodies ("******Blah blah blah.") are
+//! skipped, because syndicated copies differ exactly there.
+//!
+//! The sketch splits the shingle hash space into [`BINS`] bins and keeps the smallest hash per
+//! bin (one-permutation hashing): one hash per shingle buys a Jaccard estimate. Only the low
+//! 16 bits of each minimum are kept (b-bit MinHash): 64 bytes a story, with a 1/65536 chance
+//! that two different minima agree, corrected for in [`similarity`].
+
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Sketch bins.
+pub const BINS: usize = 32;
+
+/// The fingerprint of one story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Hash of the folded word sequence; equal for texts equal up to case, spacing, punctuation.
+    pub exact: u64,
+    /// Number of shingles (saturating), for containment estimates.
+    pub shingles: u16,
+    /// Bit `i` set when bin `i` received a shingle.
+    pub filled: u32,
+    /// Low 16 bits of each bin's minimum.
+    pub sketch: [u16; BINS],
+}
+
+/// Reusable scratch space, so fingerprinting does not allocate per story.
+#[derive(Debug, Default)]
+pub struct Fingerprinter {
+    tokens: Vec<u64>,
+    headline: Vec<u64>,
+    word: Vec<u8>,
+}
+
+/// Line starts that mark page furniture rather than story text (lowercase).
+const FURNITURE: &[&[u8]] = &[
+    b"copyright",
+    b"(c) ",
+    b"\xc2\xa9",
+    b"click here",
+    b"all rights reserved",
+    b"follow us",
+    b"for more news",
+    b"read more",
+    b"subscribe",
+    b"distributed by",
+    b"(reporting by",
+    b"(editing by",
+    b"(writing by",
+    b"(additional reporting",
+    b"(compiled by",
+];
+
+/// Whole lines that are a credit sign-off (lowercase, trimmed, without final punctuation).
+const SIGN_OFFS: &[&[u8]] = &[
+    b"reuter",
+    b"reuters",
+    b"ap",
+    b"afp",
+    b"dpa",
+    b"-- reuters",
+    b"(reuters)",
+    b"end",
+];
+
+fn is_furniture(line: &str) -> bool {
+    let t = line.trim().trim_end_matches(['.', ' ']).as_bytes();
+    if t.is_empty() {
+        return false;
+    }
+    if t.len() <= 12 && SIGN_OFFS.iter().any(|s| t.eq_ignore_ascii_case(s)) {
+        return true;
+    }
+    t.len() < 200
+        && FURNITURE
+            .iter()
+            .any(|f| t.len() >= f.len() && t[..f.len()].eq_ignore_ascii_case(f))
+}
+
+fn token_hash_blah() -> u64 {
+    xxh3_64(b"blah")
+}
+
+impl Fingerprinter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fingerprint a story's text.
+    pub fn fingerprint(
+        &mut self,
+        headline: Option<&str>,
+        body: &str,
+        shingle_words: usize,
+        min_body_words: usize,
+    ) -> Fingerprint {
+        self.tokens.clear();
+        for line in body.lines() {
+            if !is_furniture(line) {
+                push_words(line, &mut self.word, &mut self.tokens);
+            }
+        }
+        // "******Blah blah blah." and bare asterisks stand for "no body".
+        let blah = token_hash_blah();
+        if self.tokens.iter().all(|&t| t == blah) {
+            self.tokens.clear();
+        }
+        if self.tokens.len() < min_body_words {
+            self.headline.clear();
+            if let Some(h) = headline {
+                push_words(h, &mut self.word, &mut self.headline);
+            }
+            // Headline first, then body: one sequence.
+            self.headline.extend_from_slice(&self.tokens);
+            std::mem::swap(&mut self.headline, &mut self.tokens);
+        }
+        sketch(&self.tokens, shingle_words.max(1))
+    }
+}
+
+fn push_words(text: &str, word: &mut Vec<u8>, out: &mut Vec<u64>) {
+    word.clear();
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if c.is_ascii() {
+                word.push(c.to_ascii_lowercase() as u8);
+            } else {
+                let mut buf = [0u8; 4];
+                for lc in c.to_lowercase() {
+                    word.extend_from_slice(lc.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        } else if !word.is_empty() {
+            out.push(xxh3_64(word));
+            word.clear();
+        }
+    }
+    if !word.is_empty() {
+        out.push(xxh3_64(word));
+        word.clear();
+    }
+}
+
+/// Murmur3's 64-bit finaliser: spreads a combined hash over all bits.
+#[inline]
+pub(crate) fn mix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+fn sketch(tokens: &[u64], k: usize) -> Fingerprint {
+    let mut exact = 0x9e37_79b9_7f4a_7c15u64;
+    for &t in tokens {
+        exact = mix64(exact.rotate_left(5) ^ t);
+    }
+    let mut minima = [u32::MAX; BINS];
+    let mut filled = 0u32;
+    let mut count = 0usize;
+    let mut add = |window: &[u64]| {
+        let mut h = 0u64;
+        for &t in window {
+            h = (h.rotate_left(23) ^ t).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        let h = mix64(h);
+        let bin = (h >> 59) as usize;
+        let value = h as u32;
+        if value < minima[bin] || filled & (1 << bin) == 0 {
+            minima[bin] = value;
+        }
+        filled |= 1 << bin;
+        count += 1;
+    };
+    if tokens.len() >= k {
+        tokens.windows(k).for_each(&mut add);
+    } else if !tokens.is_empty() {
+        add(tokens);
+    }
+    let mut sketch = [0u16; BINS];
+    for (s, m) in sketch.iter_mut().zip(minima.iter()) {
+        *s = *m as u16;
+    }
+    Fingerprint {
+        exact: if tokens.is_empty() { 0 } else { exact },
+        shingles: count.min(u16::MAX as usize) as u16,
+        filled,
+        sketch,
+    }
+}
+
+/// Similarity of two sketched texts: `(jaccard, containment)`. Containment is the share of the
+/// smaller text's shingles found in the larger, derived from the Jaccard estimate and the sizes.
+pub fn similarity(
+    a_filled: u32,
+    a_sketch: &[u16; BINS],
+    a_count: u16,
+    b_filled: u32,
+    b_sketch: &[u16; BINS],
+    b_count: u16,
+) -> (f32, f32) {
+    let union = (a_filled | b_filled).count_ones();
+    if union == 0 {
+        return (0.0, 0.0);
+    }
+    let both = a_filled & b_filled;
+    let mut matches = 0u32;
+    for i in 0..BINS {
+        if both & (1 << i) != 0 && a_sketch[i] == b_sketch[i] {
+            matches += 1;
+        }
+    }
+    // Remove the expected chance agreements of the low bits of different minima.
+    let chance = both.count_ones() as f32 / 65536.0;
+    let j = ((matches as f32 - chance) / union as f32).clamp(0.0, 1.0);
+    let (a, b) = (a_count.max(1) as f32, b_count.max(1) as f32);
+    let c = (j * (a + b) / ((1.0 + j) * a.min(b))).clamp(0.0, 1.0);
+    (j, c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(h: &str, b: &str) -> Fingerprint {
+        Fingerprinter::new().fingerprint(Some(h), b, 3, 40)
+    }
+
+    const BODY: &str = "The central bank raised its key interest rate by half a point on \
+        Tuesday, the third increase this year, citing persistent inflation in services and a \
+        tight labour market. Economists had expected a quarter point move. The bank said further \
+        increases could be needed if wage growth did not slow in the coming months, and it \
+        revised its growth forecast down to 1.2 pct from 1.6 pct for next year.";
+
+    #[test]
+    fn case_spacing_and_punctuation_do_not_count() {
+        let a = fp("A", BODY);
+        let b = fp(
+            "B",
+            &BODY.to_uppercase().replace(' ', "\n  ").replace(',', ""),
+        );
+        assert_eq!(a.exact, b.exact);
+        assert_eq!(a.sketch, b.sketch);
+    }
+
+    #[test]
+    fn digits_count() {
+        let a = fp("A", BODY);
+        let b = fp("A", &BODY.replace("1.2 pct", "1.3 pct"));
+        assert_ne!(a.exact, b.exact);
+    }
+
+    #[test]
+    fn furniture_lines_are_skipped() {
+        let a = fp("A", BODY);
+        let b = fp(
+            "A",
+            &format!("{BODY}\nReuter\nCopyright 2024 Example News. All rights reserved."),
+        );
+        assert_eq!(a.exact, b.exact);
+    }
+
+    #[test]
+    fn placeholder_bodies_fall_back_to_headline() {
+        let a = fp("ACME SETS DIVIDEND", "******Blah blah blah.");
+        let b = fp("BETA CORP CUTS PAYOUT", "******Blah blah blah.");
+        assert_ne!(a.exact, b.exact);
+        let (j, _) = similarity(
+            a.filled, &a.sketch, a.shingles, b.filled, &b.sketch, b.shingles,
+        );
+        assert!(j < 0.2);
+        let empty = fp("", "*****");
+        assert_eq!(empty.shingles, 0);
+    }
+
+    #[test]
+    fn similar_texts_score_high_and_different_low() {
+        let a = fp("A", BODY);
+        let half: String = BODY.chars().take(BODY.len() * 7 / 10).collect();
+        let b = fp("A", &half);
+        let (_, c) = similarity(
+            a.filled, &a.sketch, a.shingles, b.filled, &b.sketch, b.shingles,
+        );
+        assert!(c > 0.7, "{c}");
+        let other = fp(
+            "A",
+            "Heavy rain flooded parts of the northern city overnight, closing \
+            roads and schools while rescue teams evacuated hundreds of residents from low lying \
+            districts near the river, officials said on Wednesday morning after the storm.",
+        );
+        let (j, _) = similarity(
+            a.filled,
+            &a.sketch,
+            a.shingles,
+            other.filled,
+            &other.sketch,
+            other.shingles,
+        );
+        assert!(j < 0.2, "{j}");
+    }
+}
