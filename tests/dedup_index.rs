@@ -386,3 +386,27 @@ fn restore_a_million_entries() {
     println!("check at 1M entries: {:?} per story", started.elapsed() / n);
     assert_eq!(restored.len(), 1_000_000);
 }
+
+#[test]
+fn undone_admissions_no_longer_match() {
+    // An aborted transaction takes its admissions back.
+    let mut idx = index();
+    let (_, kept) = idx.check(&story("Kept story", &full()), "kept", t(0));
+    let other = body(&[
+        "Copper prices rose sharply on Thursday after a strike at the largest mine in Chile cut output, traders in London said.",
+        "The metal for three-month delivery gained 4 percent, its biggest one-day rise this year, before easing in late trade.",
+        "Analysts said supplies were already tight after floods in the region last month, and stocks in exchange warehouses were low.",
+    ]);
+    let (_, admitted) = idx.check(&story("Copper jumps", &other), "copper", t(1));
+    let admitted = admitted.expect("unique stories are admitted");
+    idx.undo(&admitted);
+    let (again, _) = idx.check(&story("Copper jumps", &other), "copper-2", t(2));
+    assert_eq!(again.status, DedupStatus::Unique, "{again:?}");
+    assert!(kept.is_some());
+    let (dup, _) = idx.check(&story("Kept story again", &full()), "kept-2", t(3));
+    assert_eq!(
+        dup.status,
+        DedupStatus::Duplicate,
+        "other entries are untouched"
+    );
+}

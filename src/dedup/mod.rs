@@ -438,9 +438,27 @@ impl<'de> Deserialize<'de> for DedupIndex {
 
 impl DedupIndex {
     /// Take back an admission (its transaction was aborted).
+    ///
+    /// The slot stays in place (chains only ever lose their oldest end) but can no longer
+    /// match: its id is emptied and its exact hash and sketch cleared, so no lookup verifies
+    /// against it. Evictions the admission caused are not undone; they only forgot stories
+    /// that had left the window or the count bound anyway.
     pub fn undo(&mut self, entry: &Entry) {
-        if let Some(pos) = self.entries.iter().rposition(|e| e == entry) {
-            self.entries.remove(pos);
+        let store = &mut self.store;
+        let front = store.front_seq;
+        let found = (front..store.back_seq()).rev().find(|&seq| {
+            store.slot(seq).is_some_and(|s| {
+                s.exact == entry.exact && s.at == entry.at && store.id(s) == entry.id
+            })
+        });
+        if let Some(seq) = found {
+            if let Some(slot) = store.slots.get_mut((seq - front) as usize) {
+                slot.id_len = 0;
+                slot.exact = 0;
+                slot.filled = 0;
+                slot.shingles = 0;
+                slot.sketch = [0; fingerprint::BINS];
+            }
         }
     }
 }
