@@ -200,6 +200,7 @@ async fn every_input_is_accounted_for_once_and_bad_input_is_dead_lettered() {
     .await;
     let expected_japan = good
         .iter()
+        .chain(after.iter())
         .filter(|m| String::from_utf8_lossy(m.payload.as_ref().unwrap()).contains("\"TOKYO\""))
         .count();
     assert_eq!(japan.len(), expected_japan);

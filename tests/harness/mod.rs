@@ -193,40 +193,120 @@ pub(crate) async fn wait_for_records(
     }
 }
 
-/// Distinct, well-formed stories, `n` of them, ids `"{prefix}-{i}"`.
+/// Distinct, well-formed stories, `n` of them, ids `"{prefix}-{i}"`. Bodies are drawn word
+/// by word from a seeded generator, so no two share enough text to be near duplicates.
 pub(crate) fn stories(prefix: &str, n: usize) -> Vec<Message> {
     const PLACES: &[&str] = &[
         "TOKYO", "PARIS", "NAIROBI", "LIMA", "OTTAWA", "CANBERRA", "CAIRO", "BERLIN",
     ];
-    const THINGS: &[&str] = &[
+    const WORDS: &[&str] = &[
+        "officials",
+        "said",
+        "prices",
+        "rose",
+        "fell",
+        "company",
+        "government",
+        "market",
+        "shares",
+        "workers",
+        "talks",
+        "agreement",
+        "plan",
+        "report",
+        "growth",
+        "exports",
+        "imports",
+        "bank",
+        "minister",
+        "council",
+        "court",
+        "police",
+        "farmers",
+        "harvest",
+        "rain",
         "port",
-        "central bank",
-        "railway",
-        "wheat harvest",
-        "airline",
-        "steel mill",
+        "trade",
+        "oil",
+        "gas",
+        "power",
+        "water",
+        "schools",
+        "hospital",
         "election",
-        "football club",
+        "party",
+        "vote",
+        "law",
+        "budget",
+        "tax",
+        "debt",
+        "bonds",
+        "rates",
+        "inflation",
+        "jobs",
+        "factory",
+        "output",
+        "demand",
+        "supply",
+        "weather",
+        "storm",
+        "bridge",
+        "railway",
+        "airline",
+        "flights",
+        "tourists",
+        "museum",
+        "festival",
+        "league",
+        "coach",
+        "players",
+        "season",
+        "record",
+        "figures",
+        "quarter",
+        "profit",
+        "loss",
+        "sales",
+        "merger",
+        "deal",
+        "strike",
+        "union",
     ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15
+        ^ prefix
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    // Story time now: the dedup window (by story time) then holds them all.
+    let published_at = chrono::Utc::now().to_rfc3339();
     (0..n)
         .map(|i| {
             let place = PLACES[i % PLACES.len()];
-            let thing = THINGS[(i / PLACES.len()) % THINGS.len()];
+            let mut sentence = |len: usize| {
+                let words: Vec<&str> = (0..len)
+                    .map(|_| WORDS[(next() % WORDS.len() as u64) as usize])
+                    .collect();
+                format!("{} {}.", words.join(" "), next() % 1000)
+            };
             let body = format!(
-                "The {thing} in {place} reported figure number {i} on Tuesday, officials said, \
-                 a change of {} percent from a year earlier.\n\nAnalysts said story {i} of batch \
-                 {prefix} reflected conditions that were {} than expected, and that {} more \
-                 reports would follow in the coming weeks.",
-                (i * 7) % 97,
-                if i % 2 == 0 { "stronger" } else { "weaker" },
-                (i * 13) % 31
+                "{} {}\n\n{} {}\n\n{}",
+                sentence(12),
+                sentence(10),
+                sentence(11),
+                sentence(9),
+                sentence(12)
             );
             let json = serde_json::json!({
                 "id": format!("{prefix}-{i}"),
-                "headline": format!("{place} {thing} reports figure {i}"),
+                "headline": format!("{place} report {i} of {prefix}"),
                 "dateline": place,
                 "body": body,
-                "published_at": "2026-03-02T09:15:00Z",
+                "published_at": published_at,
             });
             Message::new(json.to_string()).key(format!("{prefix}-{i}"))
         })
