@@ -72,12 +72,23 @@ pub(crate) fn detect(sample: &str) -> Option<&'static str> {
     if is_plainly_english(sample) {
         return Some("en");
     }
-    let info = whatlang::detect(sample)?;
+    let info = DETECTOR.detect(sample)?;
     if !info.is_reliable() {
         return None;
     }
     iso639_1(info.lang().code())
 }
+
+/// Languages of the world's news agencies. Scoring only these (not every language of a script)
+/// keeps detection affordable per story, and avoids exotic guesses on short wire copy.
+static DETECTOR: std::sync::LazyLock<whatlang::Detector> = std::sync::LazyLock::new(|| {
+    use whatlang::Lang::*;
+    whatlang::Detector::with_allowlist(vec![
+        Eng, Deu, Fra, Spa, Ita, Por, Nld, Swe, Dan, Nob, Fin, Pol, Ces, Slk, Hun, Ron, Bul, Hrv,
+        Srp, Slv, Est, Lav, Lit, Cat, Tur, Ind, Vie, Rus, Ukr, Ell, Ara, Heb, Pes, Urd, Hin, Ben,
+        Tha, Cmn, Jpn, Kor,
+    ])
+});
 
 fn is_plainly_english(sample: &str) -> bool {
     let mut words = 0usize;
