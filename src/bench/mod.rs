@@ -136,6 +136,10 @@ pub struct Report {
     pub run_options: RunOptionsReport,
     pub throughput_profile: ProfileReport,
     pub rss_method: String,
+    /// 1-minute load average before and after: other work on the machine skews every figure.
+    pub load_average_before: Option<f64>,
+    pub load_average_after: Option<f64>,
+    pub cores: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -291,6 +295,7 @@ async fn measure(
     names: &mut Names,
 ) -> Result<Report, BenchError> {
     let n = args.stories;
+    let load_average_before = system::load_average();
     let input = names.topic("raw");
     broker::create_topics(&args.brokers, &[(input.clone(), args.partitions)]).await?;
     names.created.push(input.clone());
@@ -402,6 +407,9 @@ async fn measure(
         rss_method: "VmHWM of the benchmark process, reset through /proc/self/clear_refs before \
                      each mode; includes the corpus the benchmark holds (rss_before_mb)"
             .into(),
+        load_average_before,
+        load_average_after: system::load_average(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
     })
 }
 
@@ -712,6 +720,13 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
         w,
         "{} stories ({:.0} bytes on average) from {}, {} partitions, broker {}",
         r.stories, r.mean_story_bytes, r.corpus, r.partitions, r.brokers
+    )?;
+    writeln!(
+        w,
+        "{} cores, load average {} before, {} after",
+        r.cores,
+        opt(r.load_average_before, 1),
+        opt(r.load_average_after, 1)
     )?;
     writeln!(
         w,

@@ -46,6 +46,16 @@ pub fn reset_peak_rss() -> bool {
     fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// The 1-minute load average: on a shared machine, how much the figures can be trusted.
+pub fn load_average() -> Option<f64> {
+    fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn status_kb(status: &str, key: &str) -> Option<u64> {
     status
         .lines()
@@ -79,5 +89,6 @@ mod tests {
         let rss = rss_bytes().unwrap_or(0);
         assert!(rss > 0);
         assert!(peak_rss_bytes().unwrap_or(0) >= rss);
+        assert!(load_average().is_some_and(|l| l >= 0.0));
     }
 }
