@@ -102,10 +102,13 @@ pub const THROUGHPUT: Profile = Profile {
     consumer: &[("fetch.min.bytes", "65536"), ("fetch.wait.max.ms", "100")],
 };
 
-/// Send at once, answer fetches as soon as one byte is there, no Nagle delay on sockets.
+/// Send within a millisecond, answer fetches as soon as one byte is there, no Nagle delay on
+/// sockets. `linger.ms=1` rather than 0: with 0 every acknowledgement-bound send becomes its
+/// own request, and at a few thousand stories/s the broker's request rate, not the
+/// pipeline, becomes the bottleneck and queues build up.
 pub const LOW_LATENCY: Profile = Profile {
     name: "low-latency",
-    producer: &[("linger.ms", "0"), ("socket.nagle.disable", "true")],
+    producer: &[("linger.ms", "1"), ("socket.nagle.disable", "true")],
     consumer: &[
         ("fetch.min.bytes", "1"),
         ("fetch.wait.max.ms", "5"),
@@ -164,6 +167,8 @@ pub struct ModeReport {
     pub cpu_seconds_per_1k: Option<f64>,
     pub peak_rss_mb: Option<f64>,
     pub rss_before_mb: Option<f64>,
+    /// Peak minus the RSS before the mode: what the mode itself added.
+    pub peak_rss_delta_mb: Option<f64>,
     pub summary: Option<RunSummary>,
 }
 
@@ -301,7 +306,10 @@ async fn measure(
     names.created.push(input.clone());
 
     eprintln!("Producing {n} stories into {input} ...");
-    let load_config = broker::input_producer_config(&args.brokers, THROUGHPUT.producer);
+    let mut load_config = broker::input_producer_config(&args.brokers, THROUGHPUT.producer);
+    // A short queue keeps the loader's buffers (which the allocator keeps after it is done)
+    // out of the peak RSS of the modes that follow.
+    load_config.set("queue.buffering.max.messages", "20000");
     let (c, t) = (corpus.clone(), input.clone());
     let loaded = tokio::task::spawn_blocking(move || broker::load(&load_config, &t, &c, 0, n))
         .await
@@ -484,6 +492,7 @@ impl Probe {
             _ => None,
         };
         let seconds = wall.as_secs_f64().max(1e-9);
+        let peak = system::peak_rss_bytes();
         let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
         ModeReport {
             mode: mode.to_string(),
@@ -495,8 +504,12 @@ impl Probe {
             ratio_to_passthrough: 1.0,
             cpu_seconds: cpu,
             cpu_seconds_per_1k: cpu.map(|c| c * 1000.0 / stories.max(1) as f64),
-            peak_rss_mb: system::peak_rss_bytes().map(mb),
+            peak_rss_mb: peak.map(mb),
             rss_before_mb: self.rss_before.map(mb),
+            peak_rss_delta_mb: match (peak, self.rss_before) {
+                (Some(p), Some(b)) => Some(mb(p.saturating_sub(b))),
+                _ => None,
+            },
             summary,
         }
     }
@@ -735,13 +748,21 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
     )?;
     writeln!(
         w,
-        "{:<14} {:>9} {:>8} {:>11} {:>7} {:>7} {:>10} {:>12}",
-        "mode", "stories", "seconds", "stories/s", "MB/s", "ratio", "cpu s/1k", "peak RSS MB"
+        "{:<14} {:>9} {:>8} {:>11} {:>7} {:>7} {:>10} {:>12} {:>10}",
+        "mode",
+        "stories",
+        "seconds",
+        "stories/s",
+        "MB/s",
+        "ratio",
+        "cpu s/1k",
+        "peak RSS MB",
+        "(+ in mode)"
     )?;
     for m in &r.modes {
         writeln!(
             w,
-            "{:<14} {:>9} {:>8.2} {:>11.0} {:>7.1} {:>7.2} {:>10} {:>12}{}",
+            "{:<14} {:>9} {:>8.2} {:>11.0} {:>7.1} {:>7.2} {:>10} {:>12} {:>10}{}",
             m.mode,
             m.stories,
             m.seconds,
@@ -750,6 +771,7 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
             m.ratio_to_passthrough,
             opt(m.cpu_seconds_per_1k, 3),
             opt(m.peak_rss_mb, 0),
+            opt(m.peak_rss_delta_mb, 0),
             if m.complete { "" } else { "  (incomplete)" }
         )?;
     }
@@ -816,7 +838,7 @@ mod tests {
         let c = service_config(&args, "g", "in", &out, Delivery::ExactlyOnce, &LOW_LATENCY);
         assert!(c.validate().is_empty(), "{:?}", c.validate());
         let producer = crate::kafka::client::producer(&c.kafka, Some("t"));
-        assert_eq!(producer.get("linger.ms"), Some("0"));
+        assert_eq!(producer.get("linger.ms"), Some("1"));
         assert_eq!(producer.get("enable.idempotence"), Some("true"));
         let consumer = crate::kafka::client::consumer(&c.kafka);
         assert_eq!(consumer.get("fetch.wait.max.ms"), Some("5"));
