@@ -61,6 +61,10 @@ pub struct BenchArgs {
     /// Length of each paced latency run.
     #[arg(long, default_value_t = 15)]
     pub latency_secs: u64,
+    /// Offered load of the latency runs, stories/s; default half the measured at-least-once
+    /// throughput.
+    #[arg(long)]
+    pub latency_rate: Option<f64>,
     /// Stories in the single-thread stage run.
     #[arg(long, default_value_t = 50_000)]
     pub stage_stories: usize,
@@ -374,7 +378,10 @@ async fn measure(
         };
     }
 
-    let rate = (modes[1].stories_per_sec * 0.5).max(1.0);
+    let rate = args
+        .latency_rate
+        .unwrap_or(modes[1].stories_per_sec * 0.5)
+        .max(1.0);
     let mut latency = Vec::new();
     for profile in [LOW_LATENCY, THROUGHPUT] {
         eprintln!(
@@ -828,6 +835,7 @@ mod tests {
             partitions: 1,
             corpus: "c".into(),
             latency_secs: 1,
+            latency_rate: None,
             stage_stories: 1,
         };
         let out = Outputs {
