@@ -17,8 +17,10 @@
 //! - [`kafka`]: the runtime: consumer group, offsets, transactions, producer, embedded demo.
 //! - [`route`]: which output topics a story goes to.
 //! - [`metrics`], [`admin`], [`telemetry`], [`shutdown`]: operations.
+//! - [`bench`]: throughput, latency and cost against a real broker (`wirefeed bench`).
 
 pub mod admin;
+pub mod bench;
 pub mod config;
 pub mod decode;
 pub mod dedup;

@@ -72,6 +72,8 @@ enum Command {
         #[arg(long, global = true)]
         config: Option<PathBuf>,
     },
+    /// Measure throughput, end-to-end latency and cost against a real broker.
+    Bench(wirefeed::bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -157,6 +159,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 EvalWhat::Topics { input } => wirefeed::eval::topics::run(&input, &stages)?,
                 EvalWhat::Dedup { input } => wirefeed::eval::dedup::run(&input, &stages)?,
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            wirefeed::bench::main(args)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,0 +1,315 @@
+//! Talking to the benchmark broker outside the service: topics, bulk and paced input, and a
+//! plain consumer that timestamps output records as they become readable.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{DeliveryResult, Headers};
+use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
+
+use super::corpus::Corpus;
+use super::BenchError;
+use crate::kafka::records::H_SOURCE_TIMESTAMP;
+
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn admin(brokers: &str) -> Result<AdminClient<DefaultClientContext>, BenchError> {
+    Ok(ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()?)
+}
+
+/// Create `topics` (replication 1) and wait until every partition has a leader.
+pub async fn create_topics(brokers: &str, topics: &[(String, i32)]) -> Result<(), BenchError> {
+    let admin = admin(brokers)?;
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let opts = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
+    for result in admin.create_topics(&new, &opts).await? {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => {
+                return Err(BenchError::Setup(format!(
+                    "cannot create topic {name}: {code}"
+                )))
+            }
+        }
+    }
+    let brokers = brokers.to_string();
+    let topics = topics.to_vec();
+    tokio::task::spawn_blocking(move || wait_for_leaders(&brokers, &topics))
+        .await
+        .map_err(|e| BenchError::Setup(e.to_string()))?
+}
+
+fn wait_for_leaders(brokers: &str, topics: &[(String, i32)]) -> Result<(), BenchError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()?;
+    let deadline = Instant::now() + ADMIN_TIMEOUT;
+    for (topic, partitions) in topics {
+        loop {
+            let ready = consumer
+                .fetch_metadata(Some(topic), Duration::from_secs(5))
+                .ok()
+                .and_then(|md| {
+                    md.topics().iter().find(|t| t.name() == topic).map(|t| {
+                        t.error().is_none()
+                            && t.partitions().len() == *partitions as usize
+                            && t.partitions().iter().all(|p| p.leader() >= 0)
+                    })
+                })
+                .unwrap_or(false);
+            if ready {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(BenchError::Setup(format!(
+                    "topic {topic} has no leaders after {ADMIN_TIMEOUT:?}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    Ok(())
+}
+
+/// Delete the benchmark's topics so repeated runs do not fill the broker's disk.
+pub async fn delete_topics(brokers: &str, topics: &[String]) -> Result<(), BenchError> {
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let opts = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
+    admin(brokers)?.delete_topics(&names, &opts).await?;
+    Ok(())
+}
+
+/// Counts delivery reports on librdkafka's thread.
+#[derive(Default)]
+struct Counting {
+    delivered: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl ClientContext for Counting {}
+
+impl ProducerContext for Counting {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        match result {
+            Ok(_) => self.delivered.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self.failed.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+}
+
+/// What an input producer did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Produced {
+    pub stories: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+/// Producer settings for input: idempotent and `acks=all` like any sane upstream, plus the
+/// profile's batching settings.
+pub fn input_producer_config(brokers: &str, properties: &[(&str, &str)]) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("message.max.bytes", "8388608");
+    for (k, v) in properties {
+        c.set(*k, *v);
+    }
+    c
+}
+
+fn send(
+    producer: &ThreadedProducer<Counting>,
+    topic: &str,
+    key: &str,
+    payload: &[u8],
+) -> Result<(), KafkaError> {
+    loop {
+        let record = BaseRecord::to(topic).key(key).payload(payload);
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+fn finish(
+    producer: ThreadedProducer<Counting>,
+    expected: u64,
+    bytes: u64,
+    started: Instant,
+) -> Result<Produced, BenchError> {
+    producer.flush(Duration::from_secs(120))?;
+    let ctx = producer.context();
+    let (delivered, failed) = (
+        ctx.delivered.load(Ordering::Relaxed),
+        ctx.failed.load(Ordering::Relaxed),
+    );
+    if failed > 0 || delivered != expected {
+        return Err(BenchError::Setup(format!(
+            "input: {delivered} of {expected} stories delivered, {failed} failed"
+        )));
+    }
+    Ok(Produced {
+        stories: delivered,
+        bytes,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Produce stories `first..first + count` of `corpus` as fast as the broker takes them.
+/// Blocking: run it on a blocking thread.
+pub fn load(
+    config: &ClientConfig,
+    topic: &str,
+    corpus: &Corpus,
+    first: usize,
+    count: usize,
+) -> Result<Produced, BenchError> {
+    let producer: ThreadedProducer<Counting> = config.create_with_context(Counting::default())?;
+    let started = Instant::now();
+    let mut bytes = 0;
+    for i in first..first + count {
+        let (key, payload) = corpus.story(i);
+        bytes += payload.len() as u64;
+        send(&producer, topic, &key, &payload)?;
+    }
+    finish(producer, count as u64, bytes, started)
+}
+
+/// Produce `count` stories at `rate` per second, spread evenly (each story is sent when its
+/// slot comes; a late thread catches up at once rather than drifting). Blocking.
+pub fn paced(
+    config: &ClientConfig,
+    topic: &str,
+    corpus: &Corpus,
+    first: usize,
+    count: usize,
+    rate: f64,
+) -> Result<Produced, BenchError> {
+    let producer: ThreadedProducer<Counting> = config.create_with_context(Counting::default())?;
+    let started = Instant::now();
+    let mut bytes = 0;
+    for n in 0..count {
+        let due = started + Duration::from_secs_f64(n as f64 / rate);
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        let (key, payload) = corpus.story(first + n);
+        bytes += payload.len() as u64;
+        send(&producer, topic, &key, &payload)?;
+    }
+    finish(producer, count as u64, bytes, started)
+}
+
+/// Reads output topics from their beginning on its own thread and records, per record, the
+/// time it became readable minus its input's create time (`wirefeed-source-timestamp`).
+pub struct LatencyProbe {
+    stop: Arc<AtomicBool>,
+    seen: Arc<AtomicU64>,
+    thread: std::thread::JoinHandle<Result<Vec<Sample>, BenchError>>,
+}
+
+/// One output record: its input's create time and the latency, both in microseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub created_us: i64,
+    pub latency_us: i64,
+}
+
+impl LatencyProbe {
+    /// `topics`: `(name, partitions)`; `properties`: the profile's consumer settings.
+    pub fn start(
+        brokers: &str,
+        topics: &[(String, i32)],
+        properties: &[(&str, &str)],
+    ) -> Result<LatencyProbe, BenchError> {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", brokers)
+            .set("group.id", "wirefeed-bench-probe")
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_uncommitted");
+        for (k, v) in properties {
+            c.set(*k, *v);
+        }
+        let consumer: BaseConsumer = c.create()?;
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partitions) in topics {
+            for p in 0..*partitions {
+                tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+            }
+        }
+        consumer.assign(&tpl)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(AtomicU64::new(0));
+        let (s, n) = (stop.clone(), seen.clone());
+        let thread = std::thread::Builder::new()
+            .name("latency-probe".into())
+            .spawn(move || {
+                let mut samples = Vec::new();
+                while !s.load(Ordering::Relaxed) {
+                    let Some(msg) = consumer.poll(Duration::from_millis(50)) else {
+                        continue;
+                    };
+                    let now_us = now_micros();
+                    let msg = msg?;
+                    let created_ms = msg.headers().and_then(|hs| {
+                        hs.iter()
+                            .find(|h| h.key == H_SOURCE_TIMESTAMP)
+                            .and_then(|h| h.value)
+                            .and_then(|v| std::str::from_utf8(v).ok())
+                            .and_then(|v| v.parse::<i64>().ok())
+                    });
+                    if let Some(ms) = created_ms {
+                        samples.push(Sample {
+                            created_us: ms * 1000,
+                            latency_us: now_us - ms * 1000,
+                        });
+                    }
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(samples)
+            })
+            .map_err(|e| BenchError::Setup(format!("cannot start the latency probe: {e}")))?;
+        Ok(LatencyProbe { stop, seen, thread })
+    }
+
+    /// Output records read so far.
+    pub fn seen(&self) -> u64 {
+        self.seen.load(Ordering::Relaxed)
+    }
+
+    pub fn finish(self) -> Result<Vec<Sample>, BenchError> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .join()
+            .map_err(|_| BenchError::Setup("the latency probe panicked".into()))?
+    }
+}
+
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,867 @@
+//! `wirefeed bench`: what this machine and broker allow, and what the pipeline gets of it.
+//!
+//! Against a real broker, in this process:
+//! 1. N stories go into a fresh input topic as fast as the broker takes them;
+//! 2. a pass-through copy (same clients, same offset handling, no stages) sets the ceiling;
+//! 3. the service runs the full pipeline at-least-once, then exactly-once, each with its own
+//!    group and output topics: stories/s from the first record consumed to the last one
+//!    acknowledged (or committed), MB/s of input, CPU seconds per 1,000 stories, peak RSS;
+//! 4. end-to-end latency at half the measured at-least-once rate, in a low-latency and a
+//!    throughput client profile ([`LOW_LATENCY`], [`THROUGHPUT`]);
+//! 5. the stages alone on one thread.
+//!
+//! Everything runs in one process so the service is measured exactly as `wirefeed run` runs
+//! it. Peak RSS per mode is isolated by resetting the kernel's high-water mark
+//! (`/proc/self/clear_refs`) before each mode; it includes the corpus held by the benchmark
+//! (reported as `rss_before_mb`). CPU time is the whole process's, librdkafka's threads
+//! included; the broker's own CPU is not counted.
+
+pub mod broker;
+pub mod corpus;
+pub mod passthrough;
+pub mod stages;
+pub mod system;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use prometheus::core::Collector;
+use prometheus::IntCounterVec;
+use serde::Serialize;
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+
+use crate::admin::Health;
+use crate::config::{Config, Delivery};
+use crate::kafka::service::{RunOptions, RunSummary, Service, ServiceError};
+use crate::metrics::Metrics;
+use crate::model::DedupStatus;
+use corpus::Corpus;
+
+/// `wirefeed bench` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Bootstrap servers of a broker the benchmark may create and delete topics on.
+    #[arg(long)]
+    pub brokers: String,
+    /// Stories in the throughput runs.
+    #[arg(long, default_value_t = 200_000)]
+    pub stories: usize,
+    /// Where the JSON report goes.
+    #[arg(long)]
+    pub json: PathBuf,
+    /// Partitions of the input topics.
+    #[arg(long, default_value_t = 6)]
+    pub partitions: i32,
+    /// JSON Lines corpus (`.gz` allowed), one payload per line; synthetic stories when absent.
+    #[arg(long, default_value = "../shared/data/reuters21578/train.jsonl.gz")]
+    pub corpus: PathBuf,
+    /// Length of each paced latency run.
+    #[arg(long, default_value_t = 15)]
+    pub latency_secs: u64,
+    /// Offered load of the latency runs, stories/s; default half the measured at-least-once
+    /// throughput.
+    #[arg(long)]
+    pub latency_rate: Option<f64>,
+    /// Stories in the single-thread stage run.
+    #[arg(long, default_value_t = 50_000)]
+    pub stage_stories: usize,
+}
+
+#[derive(Debug, Error)]
+pub enum BenchError {
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("service: {0}")]
+    Service(#[from] ServiceError),
+    #[error("stage tables: {0}")]
+    Tables(#[from] crate::error::TableError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("cannot write the report: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot encode the report: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// librdkafka settings of one client profile, applied on top of the service's own
+/// (`kafka.producer_properties` / `kafka.consumer_properties`, exactly as a config file would).
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    pub name: &'static str,
+    pub producer: &'static [(&'static str, &'static str)],
+    pub consumer: &'static [(&'static str, &'static str)],
+}
+
+/// Big batches: a producer waits up to 20 ms to fill 1 MB; a fetch waits for 64 KB or 100 ms.
+pub const THROUGHPUT: Profile = Profile {
+    name: "throughput",
+    producer: &[
+        ("linger.ms", "20"),
+        ("batch.size", "1000000"),
+        ("batch.num.messages", "10000"),
+    ],
+    consumer: &[("fetch.min.bytes", "65536"), ("fetch.wait.max.ms", "100")],
+};
+
+/// Send within a millisecond, answer fetches as soon as one byte is there, no Nagle delay on
+/// sockets. `linger.ms=1` rather than 0: with 0 every acknowledgement-bound send becomes its
+/// own request, and at a few thousand stories/s the broker's request rate, not the
+/// pipeline, becomes the bottleneck and queues build up.
+pub const LOW_LATENCY: Profile = Profile {
+    name: "low-latency",
+    producer: &[("linger.ms", "1"), ("socket.nagle.disable", "true")],
+    consumer: &[
+        ("fetch.min.bytes", "1"),
+        ("fetch.wait.max.ms", "5"),
+        ("fetch.error.backoff.ms", "5"),
+        ("socket.nagle.disable", "true"),
+    ],
+};
+
+/// Records whose input was created within this long of the start of a latency run are left
+/// out: connection set-up to the output partitions' leaders is not steady state.
+const LATENCY_WARMUP: Duration = Duration::from_secs(1);
+
+/// The whole report, as written to `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub brokers: String,
+    pub stories: u64,
+    pub partitions: i32,
+    pub corpus: String,
+    pub synthetic_corpus: bool,
+    pub corpus_lines: usize,
+    pub input_bytes: u64,
+    pub mean_story_bytes: f64,
+    pub load: Throughput,
+    pub modes: Vec<ModeReport>,
+    pub latency: Vec<LatencyReport>,
+    pub stages: stages::StageReport,
+    pub run_options: RunOptionsReport,
+    pub throughput_profile: ProfileReport,
+    pub rss_method: String,
+    /// 1-minute load average before and after: other work on the machine skews every figure.
+    pub load_average_before: Option<f64>,
+    pub load_average_after: Option<f64>,
+    pub cores: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Throughput {
+    pub seconds: f64,
+    pub stories_per_sec: f64,
+    pub mb_per_sec: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeReport {
+    /// `passthrough`, `at-least-once` or `exactly-once`.
+    pub mode: String,
+    pub stories: u64,
+    /// False when the run stopped (idle) before every story was acknowledged.
+    pub complete: bool,
+    pub seconds: f64,
+    pub stories_per_sec: f64,
+    pub mb_per_sec: f64,
+    pub ratio_to_passthrough: f64,
+    pub cpu_seconds: Option<f64>,
+    pub cpu_seconds_per_1k: Option<f64>,
+    pub peak_rss_mb: Option<f64>,
+    pub rss_before_mb: Option<f64>,
+    /// Peak minus the RSS before the mode: what the mode itself added.
+    pub peak_rss_delta_mb: Option<f64>,
+    pub summary: Option<RunSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyReport {
+    pub profile: String,
+    pub rate_per_sec: f64,
+    pub seconds: f64,
+    pub offered: u64,
+    pub received: u64,
+    pub samples: u64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub p999_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    pub settings: ProfileReport,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileReport {
+    pub producer: BTreeMap<String, String>,
+    pub consumer: BTreeMap<String, String>,
+}
+
+impl From<&Profile> for ProfileReport {
+    fn from(p: &Profile) -> Self {
+        let map = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        ProfileReport {
+            producer: map(p.producer),
+            consumer: map(p.consumer),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOptionsReport {
+    pub max_in_flight: usize,
+    pub commit_interval_ms: u128,
+    pub max_batch: usize,
+}
+
+/// Run the benchmark, print the tables, write the JSON report.
+pub fn main(args: BenchArgs) -> Result<Report, BenchError> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(run(&args))?;
+    print_tables(&report, &mut std::io::stdout())?;
+    std::fs::write(&args.json, serde_json::to_string_pretty(&report)? + "\n")?;
+    eprintln!("Report written to {}", args.json.display());
+    Ok(report)
+}
+
+/// Fresh names for one benchmark run's topics and groups.
+struct Names {
+    prefix: String,
+    created: Vec<String>,
+}
+
+impl Names {
+    fn new() -> Names {
+        Names {
+            prefix: format!("wirefeed-bench-{}", broker::now_micros() / 1000),
+            created: Vec::new(),
+        }
+    }
+
+    fn topic(&self, what: &str) -> String {
+        format!("{}.{what}", self.prefix)
+    }
+}
+
+/// Output topics of one run.
+struct Outputs {
+    enriched: String,
+    duplicates: String,
+    dlq: String,
+}
+
+impl Outputs {
+    fn topics(&self, partitions: i32) -> Vec<(String, i32)> {
+        vec![
+            (self.enriched.clone(), partitions),
+            (self.duplicates.clone(), partitions),
+            (self.dlq.clone(), 1),
+        ]
+    }
+}
+
+async fn outputs(args: &BenchArgs, names: &mut Names, run: &str) -> Result<Outputs, BenchError> {
+    let o = Outputs {
+        enriched: names.topic(&format!("{run}.enriched")),
+        duplicates: names.topic(&format!("{run}.duplicates")),
+        dlq: names.topic(&format!("{run}.dlq")),
+    };
+    let topics = o.topics(args.partitions);
+    broker::create_topics(&args.brokers, &topics).await?;
+    names.created.extend(topics.into_iter().map(|(t, _)| t));
+    Ok(o)
+}
+
+async fn run(args: &BenchArgs) -> Result<Report, BenchError> {
+    if args.stories == 0 || args.partitions < 1 {
+        return Err(BenchError::Setup(
+            "--stories and --partitions must be at least 1".into(),
+        ));
+    }
+    let corpus = Arc::new(Corpus::load_or_synthetic(&args.corpus));
+    if corpus.synthetic {
+        eprintln!(
+            "Corpus {} not available: using {}.",
+            args.corpus.display(),
+            corpus.origin
+        );
+    }
+    let mut names = Names::new();
+    let result = measure(args, corpus, &mut names).await;
+    if let Err(e) = broker::delete_topics(&args.brokers, &names.created).await {
+        eprintln!("Could not delete the benchmark topics: {e}");
+    }
+    result
+}
+
+async fn measure(
+    args: &BenchArgs,
+    corpus: Arc<Corpus>,
+    names: &mut Names,
+) -> Result<Report, BenchError> {
+    let n = args.stories;
+    let load_average_before = system::load_average();
+    let input = names.topic("raw");
+    broker::create_topics(&args.brokers, &[(input.clone(), args.partitions)]).await?;
+    names.created.push(input.clone());
+
+    eprintln!("Producing {n} stories into {input} ...");
+    let mut load_config = broker::input_producer_config(&args.brokers, THROUGHPUT.producer);
+    // A short queue keeps the loader's buffers (which the allocator keeps after it is done)
+    // out of the peak RSS of the modes that follow.
+    load_config.set("queue.buffering.max.messages", "20000");
+    let (c, t) = (corpus.clone(), input.clone());
+    let loaded = tokio::task::spawn_blocking(move || broker::load(&load_config, &t, &c, 0, n))
+        .await
+        .map_err(|e| BenchError::Setup(e.to_string()))??;
+    let input_bytes = loaded.bytes;
+    let load = Throughput {
+        seconds: loaded.seconds,
+        stories_per_sec: loaded.stories as f64 / loaded.seconds,
+        mb_per_sec: input_bytes as f64 / 1e6 / loaded.seconds,
+    };
+
+    let options = RunOptions::default();
+    let mut modes = Vec::new();
+
+    eprintln!("Pass-through ...");
+    let out = outputs(args, names, "passthrough").await?;
+    let config = service_config(
+        args,
+        &names.topic("passthrough"),
+        &input,
+        &out,
+        Delivery::AtLeastOnce,
+        &THROUGHPUT,
+    );
+    let probe = Probe::start();
+    let copied = passthrough::run(
+        &config.kafka,
+        &out.enriched,
+        n as u64,
+        options.max_in_flight,
+    )
+    .await?;
+    modes.push(probe.finish(
+        "passthrough",
+        copied.consumed,
+        true,
+        copied.last_ack.duration_since(copied.first),
+        input_bytes,
+        None,
+    ));
+
+    for delivery in [Delivery::AtLeastOnce, Delivery::ExactlyOnce] {
+        let label = delivery_label(delivery);
+        eprintln!("Full pipeline, {label} ...");
+        let out = outputs(args, names, label).await?;
+        let config = service_config(
+            args,
+            &names.topic(label),
+            &input,
+            &out,
+            delivery,
+            &THROUGHPUT,
+        );
+        modes.push(service_mode(config, label, n as u64, input_bytes, &options).await?);
+    }
+    let ceiling = modes[0].stories_per_sec;
+    for m in &mut modes {
+        m.ratio_to_passthrough = if ceiling > 0.0 {
+            m.stories_per_sec / ceiling
+        } else {
+            0.0
+        };
+    }
+
+    let rate = args
+        .latency_rate
+        .unwrap_or(modes[1].stories_per_sec * 0.5)
+        .max(1.0);
+    let mut latency = Vec::new();
+    for profile in [LOW_LATENCY, THROUGHPUT] {
+        eprintln!(
+            "Latency, {} profile, {rate:.0} stories/s for {} s ...",
+            profile.name, args.latency_secs
+        );
+        latency.push(latency_run(args, names, &corpus, &profile, rate, &options).await?);
+    }
+
+    eprintln!("Stages on one thread ...");
+    let stage_count = args.stage_stories.max(1);
+    let c = corpus.clone();
+    let stages = tokio::task::spawn_blocking(move || {
+        stages::run(&Config::default().stages(), &c, stage_count)
+    })
+    .await
+    .map_err(|e| BenchError::Setup(e.to_string()))??;
+
+    Ok(Report {
+        brokers: args.brokers.clone(),
+        stories: n as u64,
+        partitions: args.partitions,
+        corpus: corpus.origin.clone(),
+        synthetic_corpus: corpus.synthetic,
+        corpus_lines: corpus.len(),
+        input_bytes,
+        mean_story_bytes: input_bytes as f64 / n as f64,
+        load,
+        modes,
+        latency,
+        stages,
+        run_options: RunOptionsReport {
+            max_in_flight: options.max_in_flight,
+            commit_interval_ms: options.commit_interval.as_millis(),
+            max_batch: options.max_batch,
+        },
+        throughput_profile: ProfileReport::from(&THROUGHPUT),
+        rss_method: "VmHWM of the benchmark process, reset through /proc/self/clear_refs before \
+                     each mode; includes the corpus the benchmark holds (rss_before_mb)"
+            .into(),
+        load_average_before,
+        load_average_after: system::load_average(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
+}
+
+fn delivery_label(d: Delivery) -> &'static str {
+    match d {
+        Delivery::AtLeastOnce => "at-least-once",
+        Delivery::ExactlyOnce => "exactly-once",
+    }
+}
+
+/// The service's configuration for one run: fresh group and transactional id, the run's own
+/// output topics, the profile's client settings, no metrics server.
+fn service_config(
+    args: &BenchArgs,
+    group: &str,
+    input: &str,
+    out: &Outputs,
+    delivery: Delivery,
+    profile: &Profile,
+) -> Config {
+    let mut c = Config::default();
+    c.kafka.brokers = args.brokers.clone();
+    c.kafka.group_id = group.to_string();
+    c.kafka.input_topics = vec![input.to_string()];
+    c.kafka.delivery = delivery;
+    c.kafka.transactional_id = Some(format!("{group}-txn"));
+    for (k, v) in profile.producer {
+        c.kafka
+            .producer_properties
+            .insert(k.to_string(), v.to_string());
+    }
+    for (k, v) in profile.consumer {
+        c.kafka
+            .consumer_properties
+            .insert(k.to_string(), v.to_string());
+    }
+    c.output.topic = out.enriched.clone();
+    c.output.duplicates_topic = out.duplicates.clone();
+    c.output.dead_letter_topic = out.dlq.clone();
+    c.metrics.listen = String::new();
+    c
+}
+
+/// CPU and memory around one mode.
+struct Probe {
+    cpu: Option<f64>,
+    rss_before: Option<u64>,
+}
+
+impl Probe {
+    fn start() -> Probe {
+        if !system::reset_peak_rss() {
+            tracing::warn!("Cannot reset the peak RSS; it covers the whole process lifetime.");
+        }
+        Probe {
+            cpu: system::process_cpu_seconds(),
+            rss_before: system::rss_bytes(),
+        }
+    }
+
+    fn finish(
+        self,
+        mode: &str,
+        stories: u64,
+        complete: bool,
+        wall: Duration,
+        input_bytes: u64,
+        summary: Option<RunSummary>,
+    ) -> ModeReport {
+        let cpu = match (self.cpu, system::process_cpu_seconds()) {
+            (Some(a), Some(b)) => Some(b - a),
+            _ => None,
+        };
+        let seconds = wall.as_secs_f64().max(1e-9);
+        let peak = system::peak_rss_bytes();
+        let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+        ModeReport {
+            mode: mode.to_string(),
+            stories,
+            complete,
+            seconds,
+            stories_per_sec: stories as f64 / seconds,
+            mb_per_sec: input_bytes as f64 / 1e6 / seconds,
+            ratio_to_passthrough: 1.0,
+            cpu_seconds: cpu,
+            cpu_seconds_per_1k: cpu.map(|c| c * 1000.0 / stories.max(1) as f64),
+            peak_rss_mb: peak.map(mb),
+            rss_before_mb: self.rss_before.map(mb),
+            peak_rss_delta_mb: match (peak, self.rss_before) {
+                (Some(p), Some(b)) => Some(mb(p.saturating_sub(b))),
+                _ => None,
+            },
+            summary,
+        }
+    }
+}
+
+/// Sum of a counter over all its label values.
+fn total(counter: &IntCounterVec) -> u64 {
+    counter
+        .collect()
+        .iter()
+        .flat_map(|family| family.get_metric())
+        .map(|m| m.get_counter().get_value() as u64)
+        .sum()
+}
+
+/// Inputs fully handled: published (acknowledged, or committed in exactly-once mode) or
+/// dead-lettered.
+fn settled(metrics: &Metrics) -> u64 {
+    let published: u64 = [
+        DedupStatus::Unique,
+        DedupStatus::Duplicate,
+        DedupStatus::Update,
+    ]
+    .iter()
+    .map(|s| {
+        metrics
+            .stories_published
+            .with_label_values(&[s.as_str()])
+            .get()
+    })
+    .sum();
+    published + total(&metrics.dead_letters)
+}
+
+/// Watches the service's metrics every millisecond: when the first story was consumed, when
+/// the last one settled; stops the service once all `expected` stories settled.
+async fn watch(
+    metrics: Arc<Metrics>,
+    input: String,
+    expected: u64,
+    shutdown: CancellationToken,
+) -> (Option<Instant>, Option<Instant>, Instant) {
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let consumed = metrics.stories_consumed.with_label_values(&[&input]);
+    let (mut first, mut done) = (None, None);
+    let (mut last, mut last_change) = (0, Instant::now());
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let now = Instant::now();
+        if first.is_none() && consumed.get() > 0 {
+            first = Some(now);
+        }
+        let s = settled(&metrics);
+        if s != last {
+            (last, last_change) = (s, now);
+        }
+        if s >= expected {
+            done = Some(now);
+            shutdown.cancel();
+            break;
+        }
+    }
+    (first, done, last_change)
+}
+
+async fn service_mode(
+    config: Config,
+    label: &str,
+    expected: u64,
+    input_bytes: u64,
+    options: &RunOptions,
+) -> Result<ModeReport, BenchError> {
+    let input = config.kafka.input_topics[0].clone();
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(Health::new(metrics.clone()));
+    let service = Service::new(config, metrics.clone(), health)?;
+    let shutdown = CancellationToken::new();
+    let probe = Probe::start();
+    let watcher = tokio::spawn(watch(metrics, input, expected, shutdown.clone()));
+    let options = RunOptions {
+        exit_when_idle: Some(Duration::from_secs(15)),
+        ..options.clone()
+    };
+    let result = service.run(shutdown.clone(), options).await;
+    shutdown.cancel();
+    let (first, done, last_change) = watcher
+        .await
+        .map_err(|e| BenchError::Setup(e.to_string()))?;
+    let summary = result?;
+    let first = first.unwrap_or(last_change);
+    let end = done.unwrap_or(last_change);
+    Ok(probe.finish(
+        label,
+        summary.consumed.min(expected),
+        done.is_some(),
+        end.saturating_duration_since(first),
+        input_bytes,
+        Some(summary),
+    ))
+}
+
+/// Paced input at `rate` into a fresh topic while the service runs at-least-once and a probe
+/// reads its outputs.
+async fn latency_run(
+    args: &BenchArgs,
+    names: &mut Names,
+    corpus: &Arc<Corpus>,
+    profile: &Profile,
+    rate: f64,
+    options: &RunOptions,
+) -> Result<LatencyReport, BenchError> {
+    let run = format!("latency-{}", profile.name);
+    let input = names.topic(&format!("{run}.raw"));
+    broker::create_topics(&args.brokers, &[(input.clone(), args.partitions)]).await?;
+    names.created.push(input.clone());
+    let out = outputs(args, names, &run).await?;
+    let config = service_config(
+        args,
+        &names.topic(&run),
+        &input,
+        &out,
+        Delivery::AtLeastOnce,
+        profile,
+    );
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(Health::new(metrics.clone()));
+    let service = Arc::new(Service::new(config, metrics, health.clone())?);
+    let shutdown = CancellationToken::new();
+    let running = {
+        let (service, shutdown, options) = (service.clone(), shutdown.clone(), options.clone());
+        tokio::spawn(async move { service.run(shutdown, options).await })
+    };
+    let ready_by = Instant::now() + Duration::from_secs(60);
+    while !health.is_ready() {
+        if Instant::now() > ready_by || running.is_finished() {
+            shutdown.cancel();
+            running
+                .await
+                .map_err(|e| BenchError::Setup(e.to_string()))??;
+            return Err(BenchError::Setup(
+                "the service did not join its group".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let probe = broker::LatencyProbe::start(
+        &args.brokers,
+        &out.topics(args.partitions),
+        profile.consumer,
+    )?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let count = ((rate * args.latency_secs as f64).ceil() as usize).max(1);
+    let producer_config = broker::input_producer_config(&args.brokers, profile.producer);
+    let started_us = broker::now_micros();
+    let (c, t) = (corpus.clone(), input.clone());
+    // Ids past the throughput runs' so no story repeats an earlier id.
+    let first_id = args.stories;
+    let produced = tokio::task::spawn_blocking(move || {
+        broker::paced(&producer_config, &t, &c, first_id, count, rate)
+    })
+    .await
+    .map_err(|e| BenchError::Setup(e.to_string()))?;
+    let drain_by = Instant::now() + Duration::from_secs(30);
+    while probe.seen() < count as u64 && Instant::now() < drain_by {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let received = probe.seen();
+    let samples = probe.finish();
+    shutdown.cancel();
+    running
+        .await
+        .map_err(|e| BenchError::Setup(e.to_string()))??;
+    let produced = produced?;
+    let samples = samples?;
+
+    let warm_until = started_us + LATENCY_WARMUP.as_micros() as i64;
+    let mut latencies: Vec<i64> = samples
+        .iter()
+        .filter(|s| s.created_us >= warm_until)
+        .map(|s| s.latency_us)
+        .collect();
+    latencies.sort_unstable();
+    let ms = |p: f64| percentile(&latencies, p).map(|us| us as f64 / 1000.0);
+    Ok(LatencyReport {
+        profile: profile.name.to_string(),
+        rate_per_sec: rate,
+        seconds: produced.seconds,
+        offered: produced.stories,
+        received,
+        samples: latencies.len() as u64,
+        p50_ms: ms(0.50),
+        p99_ms: ms(0.99),
+        p999_ms: ms(0.999),
+        max_ms: latencies.last().map(|us| *us as f64 / 1000.0),
+        settings: ProfileReport::from(profile),
+    })
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+fn opt(v: Option<f64>, decimals: usize) -> String {
+    v.map(|v| format!("{v:.decimals$}"))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The human-readable summary.
+pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "{} stories ({:.0} bytes on average) from {}, {} partitions, broker {}",
+        r.stories, r.mean_story_bytes, r.corpus, r.partitions, r.brokers
+    )?;
+    writeln!(
+        w,
+        "{} cores, load average {} before, {} after",
+        r.cores,
+        opt(r.load_average_before, 1),
+        opt(r.load_average_after, 1)
+    )?;
+    writeln!(
+        w,
+        "input produced in {:.2} s ({:.0} stories/s, {:.1} MB/s)\n",
+        r.load.seconds, r.load.stories_per_sec, r.load.mb_per_sec
+    )?;
+    writeln!(
+        w,
+        "{:<14} {:>9} {:>8} {:>11} {:>7} {:>7} {:>10} {:>12} {:>10}",
+        "mode",
+        "stories",
+        "seconds",
+        "stories/s",
+        "MB/s",
+        "ratio",
+        "cpu s/1k",
+        "peak RSS MB",
+        "(+ in mode)"
+    )?;
+    for m in &r.modes {
+        writeln!(
+            w,
+            "{:<14} {:>9} {:>8.2} {:>11.0} {:>7.1} {:>7.2} {:>10} {:>12} {:>10}{}",
+            m.mode,
+            m.stories,
+            m.seconds,
+            m.stories_per_sec,
+            m.mb_per_sec,
+            m.ratio_to_passthrough,
+            opt(m.cpu_seconds_per_1k, 3),
+            opt(m.peak_rss_mb, 0),
+            opt(m.peak_rss_delta_mb, 0),
+            if m.complete { "" } else { "  (incomplete)" }
+        )?;
+    }
+    writeln!(
+        w,
+        "\n{:<12} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "latency", "rate/s", "samples", "p50 ms", "p99 ms", "p99.9 ms", "max ms"
+    )?;
+    for l in &r.latency {
+        writeln!(
+            w,
+            "{:<12} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            l.profile,
+            l.rate_per_sec,
+            l.samples,
+            opt(l.p50_ms, 1),
+            opt(l.p99_ms, 1),
+            opt(l.p999_ms, 1),
+            opt(l.max_ms, 1)
+        )?;
+    }
+    let s = &r.stages;
+    writeln!(
+        w,
+        "\nstages on one thread: {} stories, {:.0} stories/s ({} per CPU second), {:.1} us each, {} rejected",
+        s.stories,
+        s.stories_per_sec,
+        opt(s.stories_per_cpu_sec, 0),
+        s.mean_micros,
+        s.rejected
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let v: Vec<i64> = (1..=1000).collect();
+        assert_eq!(percentile(&v, 0.5), Some(500));
+        assert_eq!(percentile(&v, 0.99), Some(990));
+        assert_eq!(percentile(&v, 0.999), Some(999));
+        assert_eq!(percentile(&[7], 0.999), Some(7));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn profiles_reach_the_clients_through_the_config() {
+        let args = BenchArgs {
+            brokers: "127.0.0.1:1".into(),
+            stories: 1,
+            json: "x.json".into(),
+            partitions: 1,
+            corpus: "c".into(),
+            latency_secs: 1,
+            latency_rate: None,
+            stage_stories: 1,
+        };
+        let out = Outputs {
+            enriched: "e".into(),
+            duplicates: "d".into(),
+            dlq: "q".into(),
+        };
+        let c = service_config(&args, "g", "in", &out, Delivery::ExactlyOnce, &LOW_LATENCY);
+        assert!(c.validate().is_empty(), "{:?}", c.validate());
+        let producer = crate::kafka::client::producer(&c.kafka, Some("t"));
+        assert_eq!(producer.get("linger.ms"), Some("1"));
+        assert_eq!(producer.get("enable.idempotence"), Some("true"));
+        let consumer = crate::kafka::client::consumer(&c.kafka);
+        assert_eq!(consumer.get("fetch.wait.max.ms"), Some("5"));
+        assert_eq!(consumer.get("group.id"), Some("g"));
+    }
+
+    #[test]
+    fn settled_counts_published_and_dead_lettered_stories() {
+        let m = Metrics::new();
+        m.stories_published.with_label_values(&["unique"]).inc_by(3);
+        m.stories_published.with_label_values(&["duplicate"]).inc();
+        m.dead_letters
+            .with_label_values(&["invalid-json"])
+            .inc_by(2);
+        m.dead_letters.with_label_values(&["no-text"]).inc();
+        assert_eq!(settled(&m), 7);
+    }
+}

@@ -1,0 +1,94 @@
+//! What the process costs, read from `/proc` (no extra dependency, no `unsafe`): CPU time from
+//! `/proc/self/stat`, resident memory from `/proc/self/status`, and a reset of the peak
+//! (`VmHWM`) through `/proc/self/clear_refs`, so each measured mode reports its own peak even
+//! though every mode runs in this one process.
+
+use std::fs;
+
+/// Kernel clock ticks per second for `utime`/`stime`. `USER_HZ` is 100 on every Linux ABI
+/// this runs on; reading `sysconf(_SC_CLK_TCK)` would need `libc`.
+const CLOCK_TICKS_PER_SEC: f64 = 100.0;
+
+/// User + system CPU seconds of this process (all threads, librdkafka's included).
+pub fn process_cpu_seconds() -> Option<f64> {
+    stat_cpu_seconds(&fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// User + system CPU seconds of the calling thread only.
+pub fn thread_cpu_seconds() -> Option<f64> {
+    stat_cpu_seconds(&fs::read_to_string("/proc/thread-self/stat").ok()?)
+}
+
+/// `utime` and `stime` are fields 14 and 15; the command name (field 2) may hold spaces and
+/// parentheses, so fields are counted from its closing parenthesis.
+fn stat_cpu_seconds(stat: &str) -> Option<f64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // After ')' come field 3 (state) onwards: utime is the 12th of those.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / CLOCK_TICKS_PER_SEC)
+}
+
+/// Peak resident set size (`VmHWM`) in bytes since start or the last [`reset_peak_rss`].
+pub fn peak_rss_bytes() -> Option<u64> {
+    status_kb(&fs::read_to_string("/proc/self/status").ok()?, "VmHWM:").map(|kb| kb * 1024)
+}
+
+/// Current resident set size (`VmRSS`) in bytes.
+pub fn rss_bytes() -> Option<u64> {
+    status_kb(&fs::read_to_string("/proc/self/status").ok()?, "VmRSS:").map(|kb| kb * 1024)
+}
+
+/// Reset `VmHWM` to the current RSS (Linux >= 4.0). False when the kernel refuses; the peak
+/// then covers everything since the process started.
+pub fn reset_peak_rss() -> bool {
+    fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The 1-minute load average: on a shared machine, how much the figures can be trusted.
+pub fn load_average() -> Option<f64> {
+    fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn status_kb(status: &str, key: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_fields_are_counted_after_the_command_name() {
+        let stat = "1234 (a (weird) name) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 8 0";
+        assert_eq!(stat_cpu_seconds(stat), Some(3.0));
+        assert_eq!(stat_cpu_seconds("garbage"), None);
+    }
+
+    #[test]
+    fn status_values_are_read_in_kilobytes() {
+        let status = "Name:\twirefeed\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n";
+        assert_eq!(status_kb(status, "VmHWM:"), Some(204_800));
+        assert_eq!(status_kb(status, "VmRSS:"), Some(102_400));
+        assert_eq!(status_kb(status, "VmSwap:"), None);
+    }
+
+    #[test]
+    fn this_process_has_cpu_time_and_memory() {
+        assert!(process_cpu_seconds().is_some());
+        assert!(thread_cpu_seconds().is_some());
+        let rss = rss_bytes().unwrap_or(0);
+        assert!(rss > 0);
+        assert!(peak_rss_bytes().unwrap_or(0) >= rss);
+        assert!(load_average().is_some_and(|l| l >= 0.0));
+    }
+}
