@@ -9,8 +9,9 @@
 #      Dockerfile (scripts/deploy/validate.py says what exactly).
 #
 #   scripts/validate-deploy.sh                     validate
-#   scripts/validate-deploy.sh --json-out FILE     also write the renderings as JSON
-#                                                  ({"base": [...], "production": [...], ...})
+#   scripts/validate-deploy.sh --json-out FILE     also write the renderings and compose.yaml
+#                                                  as JSON ({"renderings": {"base": [...], ...},
+#                                                  "compose": {...}})
 #   scripts/validate-deploy.sh --with-promtool     also install promtool (a long first build)
 #                                                  to parse every PromQL expression
 #

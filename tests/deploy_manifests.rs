@@ -33,10 +33,22 @@ fn repo_root() -> PathBuf {
 /// Every kustomization's rendering, by label ("base", "production", ...).
 type Renderings = BTreeMap<String, Vec<Value>>;
 
+/// What validate-deploy.sh writes with `--json-out`.
+#[derive(serde::Deserialize)]
+struct Validated {
+    renderings: Renderings,
+    /// deploy/compose.yaml as JSON.
+    compose: Value,
+}
+
+fn renderings() -> Option<&'static Renderings> {
+    validated().map(|v| &v.renderings)
+}
+
 /// Runs validate-deploy.sh once for all tests of this file; `None` when its tools cannot be
 /// installed here (and this is not CI).
-fn renderings() -> Option<&'static Renderings> {
-    static RENDERED: OnceLock<Option<Renderings>> = OnceLock::new();
+fn validated() -> Option<&'static Validated> {
+    static RENDERED: OnceLock<Option<Validated>> = OnceLock::new();
     RENDERED
         .get_or_init(|| {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -62,13 +74,14 @@ fn renderings() -> Option<&'static Renderings> {
                 _ => panic!("scripts/validate-deploy.sh failed ({}):\n{log}", out.status),
             }
             let text = std::fs::read_to_string(&json).expect("read rendered JSON");
-            let rendered: Renderings = serde_json::from_str(&text).expect("rendered JSON");
+            let validated: Validated = serde_json::from_str(&text).expect("rendered JSON");
+            let labels = &validated.renderings;
             assert!(
-                rendered.contains_key("base") && rendered.contains_key("production"),
+                labels.contains_key("base") && labels.contains_key("production"),
                 "expected the base and production renderings, got {:?}",
-                rendered.keys().collect::<Vec<_>>()
+                labels.keys().collect::<Vec<_>>()
             );
-            Some(rendered)
+            Some(validated)
         })
         .as_ref()
 }
@@ -198,8 +211,14 @@ fn container_env(docs: &[Value], container: &Value) -> Result<Vec<(String, Strin
 /// `wirefeed check-config` on the pod's config file with the pod's environment; the resolved
 /// configuration it prints.
 fn check_config(docs: &[Value], w: &Workload<'_>) -> Result<toml::Table, String> {
-    let text = config_file_text(docs, w)?;
-    let env = container_env(docs, w.container)?;
+    run_check_config(
+        &config_file_text(docs, w)?,
+        container_env(docs, w.container)?,
+    )
+}
+
+/// `wirefeed check-config` on `text` with exactly the `WIREFEED__*` variables of `env`.
+fn run_check_config(text: &str, env: Vec<(String, String)>) -> Result<toml::Table, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let file = dir.path().join("wirefeed.toml");
     std::fs::write(&file, text).map_err(|e| e.to_string())?;
@@ -499,4 +518,118 @@ fn keda_scales_within_the_input_partitions_of_the_consumer_group() {
     }
     assert!(scaled > 0, "no ScaledObject rendered");
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// Seconds of a compose duration such as "45s" or "1m30s".
+fn compose_duration_secs(text: &str) -> Option<u64> {
+    let mut total = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().ok()?;
+        number.clear();
+        total += match c {
+            'h' => n * 3600,
+            'm' => n * 60,
+            's' => n,
+            _ => return None,
+        };
+    }
+    number.is_empty().then_some(total)
+}
+
+/// The local stack runs wirefeed as the cluster does: its configuration passes check-config
+/// with the service's environment, the metrics port is published, and compose waits longer
+/// than the drain before SIGKILL.
+#[test]
+fn compose_service_agrees_with_its_config() {
+    let Some(validated) = validated() else {
+        return;
+    };
+    let svc = &validated.compose["services"]["wirefeed"];
+    let mut problems = Vec::new();
+
+    let source = array(&svc["volumes"])
+        .iter()
+        .filter_map(Value::as_str)
+        .find_map(|v| {
+            let mut parts = v.split(':');
+            let (src, dst) = (parts.next()?, parts.next()?);
+            (dst == "/etc/wirefeed/wirefeed.toml").then_some(src)
+        })
+        .expect("compose mounts a file at /etc/wirefeed/wirefeed.toml");
+    let text = std::fs::read_to_string(repo_root().join("deploy").join(source))
+        .expect("read the compose config file");
+    let env: Vec<(String, String)> = match &svc["environment"] {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map_or(v.to_string(), str::to_string)))
+            .collect(),
+        Value::Array(list) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let config = run_check_config(&text, env).unwrap_or_else(|e| panic!("compose: {e}"));
+
+    if resolved_str(&config, "kafka", "brokers").is_none_or(str::is_empty) {
+        problems.push("kafka.brokers is empty: the embedded demo broker would start".into());
+    }
+    match metrics_port(&config) {
+        Ok(port) => {
+            let published = array(&svc["ports"]).iter().any(|p| {
+                p.as_str()
+                    .and_then(|m| m.rsplit(':').next())
+                    .and_then(|c| c.parse::<u16>().ok())
+                    == Some(port)
+            });
+            if !published {
+                problems.push(format!(
+                    "container port {port} (metrics.listen) is not published"
+                ));
+            }
+        }
+        Err(e) => problems.push(e),
+    }
+    let drain = config
+        .get("shutdown")
+        .and_then(|s| s.get("grace_period_secs"))
+        .and_then(toml::Value::as_integer)
+        .unwrap_or_default();
+    // Compose's default is 10 s.
+    let stop = svc["stop_grace_period"]
+        .as_str()
+        .map_or(Some(10), compose_duration_secs);
+    match stop {
+        Some(stop) if i64::try_from(stop).is_ok_and(|s| s > drain) => {}
+        other => problems.push(format!(
+            "stop_grace_period {other:?} s must exceed shutdown.grace_period_secs {drain}"
+        )),
+    }
+    if svc["read_only"] != true {
+        problems.push("read_only is not true".into());
+    }
+    let user = svc["user"].as_str().unwrap_or("root");
+    if user.starts_with("0") || user.starts_with("root") {
+        problems.push(format!("runs as {user}"));
+    }
+    assert!(
+        problems.is_empty(),
+        "compose.yaml:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn compose_durations_parse() {
+    assert_eq!(compose_duration_secs("45s"), Some(45));
+    assert_eq!(compose_duration_secs("1m30s"), Some(90));
+    assert_eq!(compose_duration_secs("45"), None);
+    assert_eq!(compose_duration_secs("4x"), None);
 }

@@ -452,7 +452,8 @@ def main() -> int:
     parser.add_argument("--k8s-version", default="1.30.0")
     parser.add_argument("--rendered", action="append", default=[], metavar="LABEL=FILE",
                         help="a kustomize rendering to validate (repeatable)")
-    parser.add_argument("--json-out", type=Path, help="write every rendering as JSON here: {LABEL: [docs]}")
+    parser.add_argument("--json-out", type=Path,
+                        help='write the renderings and compose.yaml as JSON here: {"renderings": {LABEL: [docs]}, "compose": {...}}')
     parser.add_argument("--promtool", help="path to promtool, if available")
     args = parser.parse_args()
 
@@ -468,7 +469,8 @@ def main() -> int:
         validate_manifests(label, docs, args.k8s_version, registry, report)
         check_references(label, docs, report)
     if args.json_out:
-        args.json_out.write_text(json.dumps(rendered, indent=1))
+        compose = yaml.safe_load((args.root / "deploy/compose.yaml").read_text())
+        args.json_out.write_text(json.dumps({"renderings": rendered, "compose": compose}, indent=1))
 
     rules = check_alerts(args.root, registry, known, args.promtool, report)
     check_prometheus_rule_in_sync(args.root, rules, report)
