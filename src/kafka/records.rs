@@ -96,6 +96,21 @@ pub struct OutRecord {
     pub status: &'static str,
 }
 
+impl OutRecord {
+    /// The headers as librdkafka takes them.
+    pub fn kafka_headers(&self) -> rdkafka::message::OwnedHeaders {
+        self.headers.iter().fold(
+            rdkafka::message::OwnedHeaders::new_with_capacity(self.headers.len()),
+            |hs, (k, v)| {
+                hs.insert(rdkafka::message::Header {
+                    key: k,
+                    value: Some(v),
+                })
+            },
+        )
+    }
+}
+
 /// The records for an enriched story: one per destination (none when a duplicate is dropped).
 pub fn story_records(
     story: &EnrichedStory,

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
+use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde::Serialize;
@@ -834,17 +834,10 @@ impl Batch {
 /// Enqueue a record, waiting while the producer queue is full.
 fn enqueue(producer: &FutureProducer, record: &OutRecord) -> Result<DeliveryFuture, KafkaError> {
     loop {
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for (k, v) in &record.headers {
-            headers = headers.insert(Header {
-                key: k,
-                value: Some(v),
-            });
-        }
         let fr = FutureRecord::to(&record.topic)
             .key(&record.key)
             .payload(&record.payload)
-            .headers(headers);
+            .headers(record.kafka_headers());
         match producer.send_result(fr) {
             Ok(f) => return Ok(f),
             Err((
