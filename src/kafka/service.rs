@@ -151,10 +151,6 @@ impl Service {
         })
     }
 
-    pub fn index(&self) -> Arc<Mutex<DedupIndex>> {
-        self.index.clone()
-    }
-
     /// Run until `shutdown` is cancelled (or idle, see [`RunOptions`]), then drain in-flight
     /// work within the grace period, commit, and leave the group.
     pub async fn run(
@@ -579,7 +575,7 @@ impl Service {
                                 Err(e) => batch.failures.push((handled.tp.clone(), handled.source.offset, record.topic.clone(), e)),
                             }
                         }
-                        batch.add(handled, records.len());
+                        batch.add(handled);
                         if batch.inputs.len() >= options.max_batch {
                             break;
                         }
@@ -607,10 +603,9 @@ impl Service {
                             self.metrics.record_delivered(topic, status);
                         }
                         summary.transactions_committed += 1;
+                        summary.records_published += batch.written.len() as u64;
                         for handled in &batch.inputs {
                             self.count(&mut summary, handled);
-                            summary.records_published +=
-                                batch.sent.get(&handled.source.offset).copied().unwrap_or(0) as u64;
                             self.observe_latency(handled, "exactly-once");
                             if let Outcome::Story(s) = &handled.outcome {
                                 self.metrics
@@ -758,7 +753,6 @@ struct Batch {
     inputs: Vec<Handled>,
     next_offsets: BTreeMap<Tp, i64>,
     admitted: Vec<Entry>,
-    sent: BTreeMap<i64, usize>,
 }
 
 impl Batch {
@@ -766,13 +760,12 @@ impl Batch {
         self.inputs.is_empty()
     }
 
-    fn add(&mut self, mut handled: Handled, records: usize) {
+    fn add(&mut self, mut handled: Handled) {
         self.next_offsets
             .insert(handled.tp.clone(), handled.source.offset + 1);
         if let Some(e) = handled.admitted.take() {
             self.admitted.push(e);
         }
-        self.sent.insert(handled.source.offset, records);
         self.inputs.push(handled);
     }
 }

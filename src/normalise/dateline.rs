@@ -182,21 +182,11 @@ fn is_date(part: &str) -> bool {
     };
     let is_month = |w: &str| {
         let w = w.trim_end_matches('.').to_ascii_lowercase();
-        const MONTHS: [&str; 12] = [
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ];
-        w.len() >= 3 && (MONTHS.iter().any(|m| m.starts_with(w.as_str())) || w == "sept")
+        w.len() >= 3
+            && (super::time::MONTHS
+                .iter()
+                .any(|m| m.starts_with(w.as_str()))
+                || w == "sept")
     };
     let year_ok = words.len() == 2 || {
         let y = words[2];

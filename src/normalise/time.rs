@@ -212,20 +212,6 @@ fn month_number(word: &str) -> Option<u32> {
     if w.len() < 3 {
         return None;
     }
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     let pos = MONTHS
         .iter()
         .position(|m| starts_ci(m, w) || (w.eq_ignore_ascii_case("sept") && *m == "september"))?;
@@ -586,6 +572,22 @@ pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
         .filter(|p| !p.ignored_junk)
         .map(|_| s)
 }
+
+/// English month names, lower case, January first.
+pub(super) const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
 
 #[cfg(test)]
 mod tests {
