@@ -99,12 +99,23 @@ pub fn content_id(story: &Story) -> String {
 /// `received_at` stands in for the story time when the story has none.
 pub fn decide(
     index: &mut DedupIndex,
+    prepared: Prepared,
+    received_at: DateTime<Utc>,
+) -> (EnrichedStory, Option<Entry>, StageTimings) {
+    decide_input(index, prepared, received_at, 0)
+}
+
+/// [`decide`] for a story from the input record tagged `input` ([`crate::dedup::input_tag`]),
+/// so that a record consumed again gets the decision it got the first time.
+pub fn decide_input(
+    index: &mut DedupIndex,
     mut prepared: Prepared,
     received_at: DateTime<Utc>,
+    input: u16,
 ) -> (EnrichedStory, Option<Entry>, StageTimings) {
     let started = Instant::now();
     let at = prepared.story.published_at.unwrap_or(received_at);
-    let (decision, admitted) = index.check(&prepared.story, &prepared.id, at);
+    let (decision, admitted) = index.check_input(&prepared.story, &prepared.id, at, input);
     prepared.timings.dedup = started.elapsed().as_secs_f64();
     let timings = prepared.timings;
     (enrich(prepared, decision), admitted, timings)

@@ -15,11 +15,23 @@
 //! Unique stories and updates are admitted; duplicates are not, so later copies match the
 //! original. Every choice is deterministic for a given input order: candidates are ranked by
 //! similarity then recency, never by hash-map iteration order.
+//!
+//! Shared between replicas (the Kafka side lives in `kafka::changelog`):
+//! - every admitted [`Entry`] is published ([`wire`] is its binary form) and other replicas
+//!   [`DedupIndex::apply`] it;
+//! - an input consumed again (after a crash or a rebalance) is recognised by the tag of its
+//!   input record ([`input_tag`]) and decided against what the index held when it was first
+//!   admitted, instead of as a duplicate of itself;
+//! - two replicas that admit near duplicates at the same moment each see the other's entry
+//!   arrive while their own is recent: [`race`] decides which one is the original, the same
+//!   way on both.
 
 mod config;
 mod fingerprint;
 mod index;
+pub mod race;
 pub mod signals;
+pub mod wire;
 
 use std::collections::VecDeque;
 
@@ -28,7 +40,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use config::DedupConfig;
 pub use fingerprint::{similarity, Fingerprint, Fingerprinter, BINS};
-use index::{Slot, Store, FIRST_BAND, KIND_EXACT, KIND_ID};
+pub use index::MAX_LIVE;
+use index::{
+    canonical_sketch, index_time, Slot, Store, FIRST_BAND, KIND_EXACT, KIND_ID, MAX_KINDS,
+};
+pub use race::{Applied, Claim, Race};
 pub use signals::detect_edit_signal;
 
 use crate::model::{DedupDecision, DedupStatus, DuplicateKind, Story};
@@ -55,6 +71,26 @@ pub struct Entry {
     /// One-permutation MinHash sketch, low 16 bits per bin, as 128 hex digits.
     #[serde(with = "hex_sketch")]
     pub sketch: [u16; BINS],
+    /// Tag of the input record that admitted the story ([`input_tag`]; 0: unknown).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub input: u16,
+}
+
+fn is_zero(v: &u16) -> bool {
+    *v == 0
+}
+
+/// A 16-bit tag of an input record's coordinates, never 0. Together with the id, version,
+/// text and story time of an entry it tells a re-delivery of the input that admitted the
+/// entry from a re-sent copy of the story (a different record); two records share a tag by
+/// chance once in 65,535.
+pub fn input_tag(topic: &str, partition: i32, offset: i64) -> u16 {
+    let mut buf = Vec::with_capacity(topic.len() + 12);
+    buf.extend_from_slice(topic.as_bytes());
+    buf.extend_from_slice(&partition.to_le_bytes());
+    buf.extend_from_slice(&offset.to_le_bytes());
+    let h = xxhash_rust::xxh3::xxh3_64(&buf);
+    ((h % 65_535) + 1) as u16
 }
 
 mod hex_sketch {
@@ -92,6 +128,20 @@ pub struct DedupIndex {
     watermark: Option<i64>,
     fingerprinter: Fingerprinter,
     candidates: Vec<u64>,
+    /// Lookups ignore entries from this sequence number on (a re-delivered input is decided
+    /// against what was there before its first admission).
+    limit: u64,
+    /// Recent unique admissions that may race with another replica's; `None` until
+    /// [`DedupIndex::track_races`].
+    races: Option<Races>,
+}
+
+/// Unique admissions newer than a horizon the caller moves (by wall time), oldest first.
+#[derive(Debug)]
+struct Races {
+    /// Who this index admits for (`check`).
+    origin: u64,
+    recent: VecDeque<(u64, u64)>,
 }
 
 impl DedupIndex {
@@ -105,6 +155,8 @@ impl DedupIndex {
             watermark: None,
             fingerprinter: Fingerprinter::new(),
             candidates: Vec::new(),
+            limit: u64::MAX,
+            races: None,
         }
     }
 
@@ -121,14 +173,17 @@ impl DedupIndex {
         &self.config
     }
 
-    /// The fingerprint `check` computes for a story (exposed for tools and tests).
+    /// The fingerprint `check` computes for a story (exposed for tools and tests), with the
+    /// sketch in the index's canonical form (empty bins 0).
     pub fn fingerprint(&mut self, story: &Story) -> Fingerprint {
-        self.fingerprinter.fingerprint(
+        let mut fp = self.fingerprinter.fingerprint(
             story.headline.as_deref(),
             &story.body,
             self.config.shingle_words,
             self.config.min_body_words,
-        )
+        );
+        fp.sketch = canonical_sketch(fp.filled, &fp.sketch);
+        fp
     }
 
     /// Decide about `story` (whose final id is `id`) seen at `at`, and admit it if it is new.
@@ -139,13 +194,34 @@ impl DedupIndex {
         id: &str,
         at: DateTime<Utc>,
     ) -> (DedupDecision, Option<Entry>) {
-        let at = at.timestamp();
+        self.check_input(story, id, at, 0)
+    }
+
+    /// [`DedupIndex::check`] for a story read from the input record tagged `input`
+    /// ([`input_tag`]; 0 when unknown). When an entry admitted for that same record is live
+    /// (the record is consumed again after a crash or a rebalance), the story is decided
+    /// against the entries admitted before it, as the first time, and not admitted twice.
+    pub fn check_input(
+        &mut self,
+        story: &Story,
+        id: &str,
+        at: DateTime<Utc>,
+        input: u16,
+    ) -> (DedupDecision, Option<Entry>) {
+        let at = index_time(at.timestamp());
         self.advance(at);
         let fp = self.fingerprint(story);
         let oldest = at.saturating_sub(self.window());
 
+        let first = if input != 0 {
+            self.find_admission(id, story.version, &fp, at, input, oldest)
+        } else {
+            None
+        };
+        self.limit = first.unwrap_or(u64::MAX);
         let decision = self.decide(story, id, &fp, oldest);
-        let admitted = if decision.status == DedupStatus::Duplicate {
+        self.limit = u64::MAX;
+        let admitted = if first.is_some() || decision.status == DedupStatus::Duplicate {
             None
         } else {
             let entry = Entry {
@@ -156,11 +232,41 @@ impl DedupIndex {
                 shingles: fp.shingles,
                 filled: fp.filled,
                 sketch: fp.sketch,
+                input,
             };
-            self.admit(&entry);
+            let seq = self.admit(&entry);
+            if decision.status == DedupStatus::Unique {
+                if let Some(r) = &mut self.races {
+                    r.recent.push_back((seq, r.origin));
+                }
+            }
             Some(entry)
         };
         (decision, admitted)
+    }
+
+    /// The live entry admitted for the input record tagged `input`, if any.
+    fn find_admission(
+        &mut self,
+        id: &str,
+        version: Option<u64>,
+        fp: &Fingerprint,
+        at: i64,
+        input: u16,
+        oldest: i64,
+    ) -> Option<u64> {
+        let version = version.unwrap_or(u64::MAX);
+        self.collect_chain(KIND_ID, Store::id_key(id));
+        self.candidates.iter().copied().find(|&seq| {
+            self.store.slot(seq).is_some_and(|s| {
+                s.at() >= oldest
+                    && s.input == input
+                    && s.at() == at
+                    && s.exact == fp.exact
+                    && s.version == version
+                    && self.store.id(s) == id
+            })
+        })
     }
 
     fn decide(&mut self, story: &Story, id: &str, fp: &Fingerprint, oldest: i64) -> DedupDecision {
@@ -220,12 +326,213 @@ impl DedupIndex {
 
     /// Admit an entry decided elsewhere (another replica, a changelog being restored).
     pub fn insert(&mut self, entry: Entry) {
+        let entry = canonical(entry);
         self.advance(entry.at);
         self.admit(&entry);
     }
 
+    /// Apply an entry another replica (`origin`) admitted, as unique or as an update. An entry
+    /// of an admission already here is skipped. With race tracking on, a unique entry that matches a recent
+    /// unique entry of another origin is a race ([`race`]): the later of the two by
+    /// [`Claim::precedes`] is taken out of the index (or not inserted), and the race returned
+    /// so that the replica that admitted the loser can re-label it.
+    pub fn apply(&mut self, entry: Entry, origin: u64, unique: bool) -> Applied {
+        let entry = canonical(entry);
+        self.advance(entry.at);
+        let oldest = self.oldest();
+        if self.find_same(&entry, oldest).is_some() {
+            return Applied::default();
+        }
+        let mut applied = Applied::default();
+        let mut lost = false;
+        if unique && self.races.is_some() {
+            for (seq, rival_origin, similarity, kind) in self.rivals(&entry, origin, oldest) {
+                let Some(slot) = self.store.slot(seq).copied() else {
+                    continue;
+                };
+                let rival_id = self.store.id(&slot).to_owned();
+                let ours = Claim {
+                    at: entry.at,
+                    id: &entry.id,
+                    origin,
+                };
+                let theirs = Claim {
+                    at: slot.at(),
+                    id: &rival_id,
+                    origin: rival_origin,
+                };
+                if ours.precedes(&theirs) {
+                    applied.races.push(Race {
+                        winner: entry.id.clone(),
+                        winner_origin: origin,
+                        loser: self.entry_of(&slot),
+                        loser_origin: rival_origin,
+                        similarity,
+                        kind,
+                    });
+                    self.neutralise(seq);
+                } else {
+                    lost = true;
+                    applied.races.push(Race {
+                        winner: rival_id,
+                        winner_origin: rival_origin,
+                        loser: entry.clone(),
+                        loser_origin: origin,
+                        similarity,
+                        kind,
+                    });
+                }
+            }
+        }
+        if lost {
+            return applied;
+        }
+        let seq = self.admit(&entry);
+        if unique {
+            if let Some(r) = &mut self.races {
+                r.recent.push_back((seq, origin));
+            }
+        }
+        applied.inserted = true;
+        applied
+    }
+
+    /// Remember unique admissions (this index's as `origin`, and applied ones) so that
+    /// [`DedupIndex::apply`] can detect races. The caller bounds the memory with
+    /// [`DedupIndex::forget_races_before`].
+    pub fn track_races(&mut self, origin: u64) {
+        self.races = Some(Races {
+            origin,
+            recent: VecDeque::new(),
+        });
+    }
+
+    /// Sequence number the next admission gets: a mark for [`DedupIndex::forget_races_before`].
+    pub fn next_seq(&self) -> u64 {
+        self.store.back_seq()
+    }
+
+    /// Admissions before `seq` no longer take part in races (they are older than the race
+    /// window: the caller keeps marks by wall time).
+    pub fn forget_races_before(&mut self, seq: u64) {
+        let front = self.store.front_seq;
+        if let Some(r) = &mut self.races {
+            while r.recent.front().is_some_and(|&(s, _)| s < seq || s < front) {
+                r.recent.pop_front();
+            }
+        }
+    }
+
+    /// Admissions that can still race.
+    pub fn racing(&self) -> usize {
+        self.races.as_ref().map_or(0, |r| r.recent.len())
+    }
+
+    /// True when an entry of story time `at` would already be out of the window.
+    pub fn is_expired(&self, at: i64) -> bool {
+        self.watermark
+            .is_some_and(|w| at < w.saturating_sub(self.window()))
+    }
+
+    fn oldest(&self) -> i64 {
+        self.watermark
+            .map_or(i64::MIN, |w| w.saturating_sub(self.window()))
+    }
+
+    /// A live entry of the same admission as `entry`: same id, version, text, story time and
+    /// input record (the same story from another record is a copy, not the same admission).
+    fn find_same(&mut self, entry: &Entry, oldest: i64) -> Option<u64> {
+        let version = entry.version.unwrap_or(u64::MAX);
+        self.collect_chain(KIND_ID, Store::id_key(&entry.id));
+        self.candidates.iter().copied().find(|&seq| {
+            self.store.slot(seq).is_some_and(|s| {
+                s.at() >= oldest
+                    && s.at() == entry.at
+                    && s.input == entry.input
+                    && s.exact == entry.exact
+                    && s.version == version
+                    && self.store.id(s) == entry.id
+            })
+        })
+    }
+
+    /// Recent unique entries of other origins that `entry` is an exact or near duplicate of:
+    /// `(seq, origin, similarity, kind)`, oldest first.
+    fn rivals(
+        &mut self,
+        entry: &Entry,
+        origin: u64,
+        oldest: i64,
+    ) -> Vec<(u64, u64, f32, DuplicateKind)> {
+        let Some(races) = &self.races else {
+            return Vec::new();
+        };
+        let Some(&(first, _)) = races.recent.front() else {
+            return Vec::new();
+        };
+        // Recent entries are the newest: chain walks stop at the oldest of them.
+        self.candidates.clear();
+        let cap = self.config.max_chain.max(1);
+        if entry.exact != 0 {
+            self.store
+                .chain_since(KIND_EXACT, entry.exact, cap, first, &mut self.candidates);
+        }
+        for b in 0..self.store.bands() {
+            if entry.sketch[b] != 0 {
+                self.store.chain_since(
+                    FIRST_BAND + b,
+                    entry.sketch[b] as u64,
+                    cap,
+                    first,
+                    &mut self.candidates,
+                );
+            }
+        }
+        self.candidates.sort_unstable();
+        self.candidates.dedup();
+        let fp = Fingerprint {
+            exact: entry.exact,
+            shingles: entry.shingles,
+            filled: entry.filled,
+            sketch: entry.sketch,
+        };
+        let mut out = Vec::new();
+        for &seq in &self.candidates {
+            let Ok(i) = races.recent.binary_search_by_key(&seq, |&(s, _)| s) else {
+                continue;
+            };
+            let rival_origin = races.recent[i].1;
+            if rival_origin == origin {
+                continue;
+            }
+            let Some(slot) = self.store.slot(seq) else {
+                continue;
+            };
+            if slot.at() < oldest || slot.shingles == 0 {
+                continue;
+            }
+            if entry.exact != 0 && slot.exact == entry.exact {
+                out.push((seq, rival_origin, 1.0, DuplicateKind::Exact));
+                continue;
+            }
+            let sim = self.score(&fp, slot);
+            if sim >= self.need(fp.shingles, slot.shingles) {
+                out.push((seq, rival_origin, sim, DuplicateKind::Near));
+            }
+        }
+        out
+    }
+
     pub fn len(&self) -> usize {
         self.store.len()
+    }
+
+    /// Make room for `n` more entries (at most up to `max_entries`), e.g. before a restore of
+    /// known size.
+    pub fn reserve(&mut self, n: usize) {
+        let room = self.config.max_entries.saturating_sub(self.store.len());
+        // Agency ids are mostly 20 to 50 bytes; more is virtual memory only until used.
+        self.store.reserve(n.min(room), 48);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -241,11 +548,12 @@ impl DedupIndex {
         Entry {
             id: self.store.id(s).to_owned(),
             version: (s.version != u64::MAX).then_some(s.version),
-            at: s.at,
+            at: s.at(),
             exact: s.exact,
             shingles: s.shingles,
-            filled: s.filled,
+            filled: s.filled(),
             sketch: s.sketch,
+            input: s.input,
         }
     }
 
@@ -258,64 +566,80 @@ impl DedupIndex {
         let mark = self.watermark.map_or(at, |w| w.max(at));
         self.watermark = Some(mark);
         let oldest = mark.saturating_sub(self.window());
-        while self.store.slots.front().is_some_and(|s| s.at < oldest) {
+        while self.store.slots.front().is_some_and(|s| s.at() < oldest) {
             self.store.pop_front();
         }
     }
 
-    fn admit(&mut self, entry: &Entry) {
+    fn admit(&mut self, entry: &Entry) -> u64 {
         let slot = Slot {
-            id_off: 0,
-            id_len: 0,
+            id_ref: 0,
             version: entry.version.unwrap_or(u64::MAX),
-            at: entry.at,
             exact: entry.exact,
-            filled: entry.filled,
+            sketch: canonical_sketch(entry.filled, &entry.sketch),
+            at: index_time(entry.at) as u32,
             shingles: entry.shingles,
-            sketch: entry.sketch,
+            input: entry.input,
         };
-        self.push_slot(slot, &entry.id);
+        self.push_slot(slot, &entry.id)
     }
 
-    fn push_slot(&mut self, slot: Slot, id: &str) {
-        let mut keys = [None; FIRST_BAND + BINS];
+    fn push_slot(&mut self, slot: Slot, id: &str) -> u64 {
+        let mut keys = [None; MAX_KINDS];
         keys[KIND_ID] = Some(Store::id_key(id));
         if slot.exact != 0 {
             keys[KIND_EXACT] = Some(slot.exact);
         }
         for b in 0..self.store.bands() {
-            if slot.filled & (1 << b) != 0 {
+            if slot.sketch[b] != 0 {
                 keys[FIRST_BAND + b] = Some(slot.sketch[b] as u64);
             }
         }
-        self.store.push(slot, id, &keys);
+        let seq = self.store.push(slot, id, &keys);
         while self.store.len() > self.config.max_entries.max(1) {
             self.store.pop_front();
         }
+        seq
+    }
+
+    /// The chain of one key into `candidates`, newest first.
+    fn collect_chain(&mut self, kind: usize, key: u64) {
+        self.candidates.clear();
+        let cap = self.config.max_chain.max(1);
+        self.store.chain(kind, key, cap, &mut self.candidates);
     }
 
     fn find_id(&mut self, id: &str, oldest: i64) -> Option<u64> {
-        self.candidates.clear();
-        let cap = self.config.max_chain.max(1);
-        self.store
-            .chain(KIND_ID, Store::id_key(id), cap, &mut self.candidates);
+        self.collect_chain(KIND_ID, Store::id_key(id));
+        let limit = self.limit;
         self.candidates.iter().copied().find(|&seq| {
-            self.store
-                .slot(seq)
-                .is_some_and(|s| s.at >= oldest && self.store.id(s) == id)
+            seq < limit
+                && self
+                    .store
+                    .slot(seq)
+                    .is_some_and(|s| s.at() >= oldest && self.store.id(s) == id)
         })
     }
 
     fn find_exact(&mut self, exact: u64, oldest: i64) -> Option<u64> {
-        self.candidates.clear();
-        let cap = self.config.max_chain.max(1);
-        self.store
-            .chain(KIND_EXACT, exact, cap, &mut self.candidates);
+        self.collect_chain(KIND_EXACT, exact);
+        let limit = self.limit;
         self.candidates.iter().copied().find(|&seq| {
-            self.store
-                .slot(seq)
-                .is_some_and(|s| s.at >= oldest && s.exact == exact)
+            seq < limit
+                && self
+                    .store
+                    .slot(seq)
+                    .is_some_and(|s| s.at() >= oldest && s.exact == exact)
         })
+    }
+
+    /// Similarity a near duplicate needs: more for short texts.
+    fn need(&self, a_shingles: u16, b_shingles: u16) -> f32 {
+        if a_shingles.min(b_shingles) < SHORT_SHINGLES {
+            self.config.near_threshold.max(SHORT_THRESHOLD)
+        } else {
+            self.config.near_threshold
+        }
     }
 
     fn score(&self, fp: &Fingerprint, slot: &Slot) -> f32 {
@@ -323,7 +647,7 @@ impl DedupIndex {
             fp.filled,
             &fp.sketch,
             fp.shingles,
-            slot.filled,
+            slot.filled(),
             &slot.sketch,
             slot.shingles,
         );
@@ -352,24 +676,30 @@ impl DedupIndex {
         self.candidates.dedup();
         let mut best: Option<(u64, f32)> = None;
         for &seq in &self.candidates {
+            if seq >= self.limit {
+                continue;
+            }
             let Some(slot) = self.store.slot(seq) else {
                 continue;
             };
-            if slot.at < oldest {
+            if slot.at() < oldest {
                 continue;
             }
             let sim = self.score(fp, slot);
-            let need = if fp.shingles.min(slot.shingles) < SHORT_SHINGLES {
-                self.config.near_threshold.max(SHORT_THRESHOLD)
-            } else {
-                self.config.near_threshold
-            };
+            let need = self.need(fp.shingles, slot.shingles);
             if sim >= need && best.is_none_or(|(_, s)| sim > s) {
                 best = Some((seq, sim));
             }
         }
         best
     }
+}
+
+/// An entry in the index's own form: canonical sketch, clamped story time.
+fn canonical(mut entry: Entry) -> Entry {
+    entry.sketch = canonical_sketch(entry.filled, &entry.sketch);
+    entry.at = index_time(entry.at);
+    entry
 }
 
 fn decision(status: DedupStatus, of: &str, similarity: f32, exact: bool) -> DedupDecision {
@@ -424,10 +754,10 @@ impl<'de> Deserialize<'de> for DedupIndex {
         let snap = Snapshot::deserialize(d)?;
         let mut index = DedupIndex::new(&snap.config);
         for slot in snap.slots {
-            let start = slot.id_off.checked_sub(snap.ids_base);
+            let start = slot.id_off().checked_sub(snap.ids_base);
             let id = start
                 .and_then(|s| usize::try_from(s).ok())
-                .and_then(|s| snap.ids.get(s..s.checked_add(slot.id_len as usize)?))
+                .and_then(|s| snap.ids.get(s..s.checked_add(slot.id_len())?))
                 .ok_or_else(|| D::Error::custom("snapshot slot points outside its id text"))?;
             index.push_slot(slot, id);
         }
@@ -444,21 +774,89 @@ impl DedupIndex {
     /// against it. Evictions the admission caused are not undone; they only forgot stories
     /// that had left the window or the count bound anyway.
     pub fn undo(&mut self, entry: &Entry) {
-        let store = &mut self.store;
-        let front = store.front_seq;
-        let found = (front..store.back_seq()).rev().find(|&seq| {
+        let store = &self.store;
+        let found = (store.front_seq..store.back_seq()).rev().find(|&seq| {
             store.slot(seq).is_some_and(|s| {
-                s.exact == entry.exact && s.at == entry.at && store.id(s) == entry.id
+                s.exact == entry.exact && s.at() == entry.at && store.id(s) == entry.id
             })
         });
         if let Some(seq) = found {
-            if let Some(slot) = store.slots.get_mut((seq - front) as usize) {
-                slot.id_len = 0;
-                slot.exact = 0;
-                slot.filled = 0;
-                slot.shingles = 0;
-                slot.sketch = [0; fingerprint::BINS];
-            }
+            self.neutralise(seq);
         }
+    }
+
+    /// Make a slot unable to match anything (see [`DedupIndex::undo`]).
+    fn neutralise(&mut self, seq: u64) {
+        if let Some(slot) = self.store.slot_mut(seq) {
+            slot.id_ref = slot.id_off() << 16;
+            slot.exact = 0;
+            slot.shingles = 0;
+            slot.sketch = [0; fingerprint::BINS];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const BODY: &str = "Copper prices rose sharply on Thursday after a strike at the largest \
+        mine in Chile cut output, traders in London said. The metal for three-month delivery \
+        gained 4 percent, its biggest one-day rise this year, before easing in late trade. \
+        Analysts said supplies were already tight after floods in the region last month.";
+
+    fn story(body: &str) -> Story {
+        Story {
+            headline: Some("Copper jumps".into()),
+            body: body.into(),
+            ..Story::default()
+        }
+    }
+
+    fn t(minute: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap() + chrono::Duration::minutes(minute)
+    }
+
+    #[test]
+    fn a_redelivered_input_is_decided_as_the_first_time() {
+        let mut ix = DedupIndex::new(&DedupConfig::default());
+        let tag = input_tag("wire.raw", 2, 41);
+        let (first, admitted) = ix.check_input(&story(BODY), "copper", t(0), tag);
+        assert_eq!(first.status, DedupStatus::Unique);
+        assert!(admitted.is_some());
+        // The same record again (a crash before its offset was committed): unique again,
+        // not admitted twice.
+        let (again, admitted) = ix.check_input(&story(BODY), "copper", t(0), tag);
+        assert_eq!(again, first);
+        assert!(admitted.is_none());
+        assert_eq!(ix.len(), 1);
+        // The same story in another record (a re-sent copy) is a duplicate.
+        let other = input_tag("wire.raw", 2, 42);
+        let (copy, _) = ix.check_input(&story(BODY), "copper", t(0), other);
+        assert_eq!(copy.status, DedupStatus::Duplicate);
+        // Through the changelog: a restored replica recognises the record too.
+        let mut restored = DedupIndex::restore(&DedupConfig::default(), ix.entries());
+        let (again, admitted) = restored.check_input(&story(BODY), "copper", t(0), tag);
+        assert_eq!(again.status, DedupStatus::Unique);
+        assert!(admitted.is_none());
+    }
+
+    #[test]
+    fn input_tags_are_never_zero_and_differ_by_offset() {
+        let tags: std::collections::BTreeSet<u16> =
+            (0..1000).map(|o| input_tag("t", 0, o)).collect();
+        assert!(!tags.contains(&0));
+        assert!(tags.len() > 990);
+    }
+
+    #[test]
+    fn expiry_follows_the_newest_story_time() {
+        let mut ix = DedupIndex::new(&DedupConfig::default());
+        assert!(!ix.is_expired(0));
+        ix.check(&story(BODY), "copper", t(0));
+        let window = ix.config().window_secs as i64;
+        assert!(!ix.is_expired(t(0).timestamp() - window));
+        assert!(ix.is_expired(t(0).timestamp() - window - 1));
     }
 }
