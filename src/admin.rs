@@ -20,8 +20,10 @@ use crate::metrics::Metrics;
 const WEDGED_AFTER: Duration = Duration::from_secs(30);
 
 /// Readiness and liveness, written by the service and the Kafka callbacks, read by the
-/// endpoints. Ready means: joined the group, brokers reachable, not draining.
+/// endpoints. Ready means: dedup index restored, joined the group, brokers reachable, not
+/// draining.
 pub struct Health {
+    restoring: AtomicBool,
     joined: AtomicBool,
     brokers_down: AtomicBool,
     draining: AtomicBool,
@@ -33,6 +35,7 @@ pub struct Health {
 impl Health {
     pub fn new(metrics: Arc<Metrics>) -> Self {
         Health {
+            restoring: AtomicBool::new(false),
             joined: AtomicBool::new(false),
             brokers_down: AtomicBool::new(false),
             draining: AtomicBool::new(false),
@@ -40,6 +43,12 @@ impl Health {
             metrics,
             logged_ready: Mutex::new(None),
         }
+    }
+
+    /// The dedup index is being restored from the changelog (input is not consumed yet).
+    pub fn set_restoring(&self, restoring: bool) {
+        self.restoring.store(restoring, Ordering::SeqCst);
+        self.changed();
     }
 
     /// The consumer joined its group (an assignment arrived, possibly empty).
@@ -70,6 +79,8 @@ impl Health {
             Some("draining")
         } else if self.brokers_down.load(Ordering::SeqCst) {
             Some("all brokers down")
+        } else if self.restoring.load(Ordering::SeqCst) {
+            Some("restoring the dedup index from the changelog")
         } else if !self.joined.load(Ordering::SeqCst) {
             Some("not joined to the consumer group yet")
         } else {

@@ -26,9 +26,42 @@ pub struct Config {
     pub decode: DecodeConfig,
     pub normalise: NormaliseConfig,
     pub dedup: DedupConfig,
+    pub dedup_changelog: DedupChangelogConfig,
     pub tag: TagConfig,
     pub metrics: MetricsConfig,
     pub shutdown: ShutdownConfig,
+}
+
+/// The dedup changelog: a compacted topic through which replicas share the dedup index and a
+/// restarted replica gets it back (`kafka::changelog`). The window is `[dedup] window_secs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupChangelogConfig {
+    /// Off: each replica keeps its own index in memory, and a restart forgets it.
+    pub enabled: bool,
+    pub topic: String,
+    /// Create the topic at start when it is missing (needs the CreateTopics permission);
+    /// otherwise a missing topic stops the start.
+    pub create_topic: bool,
+    /// Partitions and replication factor of a topic created at start (-1: broker default).
+    pub partitions: i32,
+    pub replication_factor: i32,
+    /// Two replicas that admit near duplicates within this many seconds of each other settle
+    /// which one is the original; the later one is re-labelled. 0 turns re-labelling off.
+    pub race_window_secs: u64,
+}
+
+impl Default for DedupChangelogConfig {
+    fn default() -> Self {
+        DedupChangelogConfig {
+            enabled: false,
+            topic: "wire.dedup.changelog".into(),
+            create_topic: true,
+            partitions: 6,
+            replication_factor: -1,
+            race_window_secs: 30,
+        }
+    }
 }
 
 /// The stage settings, as the stages need them (no Kafka).
@@ -331,8 +364,50 @@ impl Config {
         if self.dedup.max_entries == 0 {
             problem("dedup.max_entries", "must be at least 1".into());
         }
+        if self.dedup.max_entries > crate::dedup::MAX_LIVE {
+            problem(
+                "dedup.max_entries",
+                format!(
+                    "must be at most {} (the index addresses 2^24 entries)",
+                    crate::dedup::MAX_LIVE
+                ),
+            );
+        }
         if self.dedup.window_secs == 0 {
             problem("dedup.window_secs", "must be at least 1 second".into());
+        }
+        let changelog = &self.dedup_changelog;
+        if let Err(m) = check_topic_name(&changelog.topic) {
+            problem("dedup_changelog.topic", m);
+        } else if changelog.enabled {
+            let taken = self
+                .kafka
+                .input_topics
+                .iter()
+                .chain([
+                    &self.output.topic,
+                    &self.output.duplicates_topic,
+                    &self.output.dead_letter_topic,
+                ])
+                .chain(self.output.routes.iter().map(|r| &r.topic));
+            if taken.into_iter().any(|t| *t == changelog.topic) {
+                problem(
+                    "dedup_changelog.topic",
+                    format!(
+                        "{:?} is also an input or output topic; give the changelog a topic of its own such as \"wire.dedup.changelog\"",
+                        changelog.topic
+                    ),
+                );
+            }
+        }
+        if changelog.partitions < 1 {
+            problem("dedup_changelog.partitions", "must be at least 1".into());
+        }
+        if changelog.replication_factor == 0 || changelog.replication_factor < -1 {
+            problem(
+                "dedup_changelog.replication_factor",
+                "must be at least 1, or -1 for the broker's default".into(),
+            );
         }
         if !self.metrics.listen.is_empty()
             && self.metrics.listen.parse::<std::net::SocketAddr>().is_err()
@@ -460,6 +535,22 @@ mod tests {
         expected.kafka.brokers = "127.0.0.1:9092".into();
         expected.output.routes = config.output.routes.clone();
         assert_eq!(config, expected);
+    }
+
+    #[test]
+    fn the_changelog_needs_a_topic_of_its_own() {
+        let text = "[dedup_changelog]\nenabled = true\ntopic = \"wire.raw\"\npartitions = 0\n";
+        let Err(ConfigError::Invalid(problems)) = Config::from_toml_str(text, "t", Vec::new())
+        else {
+            panic!("expected invalid config");
+        };
+        let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["dedup_changelog.topic", "dedup_changelog.partitions"]
+        );
+        let ok = "[dedup_changelog]\nenabled = true\n";
+        assert!(Config::from_toml_str(ok, "t", Vec::new()).is_ok());
     }
 
     #[test]

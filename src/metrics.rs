@@ -25,6 +25,12 @@ pub struct Metrics {
     pub consumer_lag: IntGaugeVec,
     pub in_flight: IntGauge,
     pub dedup_index_entries: IntGauge,
+    pub dedup_changelog_applied: IntCounter,
+    pub dedup_changelog_skipped: IntCounterVec,
+    pub dedup_changelog_lag: IntGauge,
+    pub dedup_restore_seconds: Gauge,
+    pub dedup_restored_entries: IntGauge,
+    pub dedup_relabels: IntCounter,
     pub transactions: IntCounterVec,
     pub rebalances: IntCounterVec,
     pub assigned_partitions: IntGauge,
@@ -85,6 +91,27 @@ impl Metrics {
             "rebalances_total",
             "Consumer group rebalance events, by kind (assign, revoke, error).",
             &["kind"],
+        );
+        let dedup_changelog_skipped = counter_vec(
+            "dedup_changelog_skipped_total",
+            "Changelog records not applied to the dedup index, by reason (own, expired, known, undecodable, lost-race).",
+            &["reason"],
+        );
+        let counter = |name: &str, help: &str| {
+            let c = IntCounter::with_opts(Opts::new(name, help).namespace(NAMESPACE))
+                .expect("valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        let dedup_changelog_applied = counter(
+            "dedup_changelog_applied_total",
+            "Changelog entries of other replicas applied to the dedup index after the restore.",
+        );
+        let dedup_relabels = counter(
+            "dedup_relabels_total",
+            "Stories published as unique, then re-labelled as duplicates because another replica admitted an earlier copy at the same moment.",
         );
         let duplicates_dropped = IntCounter::with_opts(
             Opts::new(
@@ -166,6 +193,25 @@ impl Metrics {
             "dedup_index_entries",
             "Fingerprints held by the dedup index.",
         );
+        let dedup_changelog_lag = gauge(
+            "dedup_changelog_lag_messages",
+            "Changelog records not yet read by this replica (high watermarks minus positions).",
+        );
+        let dedup_restored_entries = gauge(
+            "dedup_restored_entries",
+            "Entries the last restore from the changelog loaded into the dedup index.",
+        );
+        let dedup_restore_seconds = Gauge::with_opts(
+            Opts::new(
+                "dedup_restore_seconds",
+                "Duration of the last restore of the dedup index from the changelog.",
+            )
+            .namespace(NAMESPACE),
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(dedup_restore_seconds.clone()))
+            .expect("unique metric");
         let assigned_partitions = gauge(
             "assigned_partitions",
             "Input partitions currently assigned to this instance.",
@@ -237,6 +283,12 @@ impl Metrics {
             consumer_lag,
             in_flight,
             dedup_index_entries,
+            dedup_changelog_applied,
+            dedup_changelog_skipped,
+            dedup_changelog_lag,
+            dedup_restore_seconds,
+            dedup_restored_entries,
+            dedup_relabels,
             transactions,
             rebalances,
             assigned_partitions,
@@ -312,6 +364,33 @@ impl Metrics {
                 "Transaction aborted; rewinding to committed offsets."
             );
         }
+    }
+
+    pub fn dedup_restored(&self, entries: usize, records: u64, secs: f64) {
+        self.dedup_restored_entries.set(entries as i64);
+        self.dedup_restore_seconds.set(secs);
+        tracing::info!(
+            entries,
+            records,
+            secs,
+            "Dedup index restored from the changelog."
+        );
+    }
+
+    pub fn changelog_skipped(&self, reason: &str) {
+        self.dedup_changelog_skipped
+            .with_label_values(&[reason])
+            .inc();
+    }
+
+    pub fn story_relabelled(&self, id: &str, of: &str, similarity: f32) {
+        self.dedup_relabels.inc();
+        tracing::info!(
+            id,
+            of,
+            similarity,
+            "Story re-labelled as a duplicate: another replica admitted an earlier copy at the same moment."
+        );
     }
 
     pub fn rebalanced(&self, kind: &str, partitions: usize) {

@@ -213,7 +213,7 @@ async fn an_open_window_ends_at_the_high_watermarks_captured_at_start() {
 }
 
 #[test]
-fn live_dedup_is_refused_with_a_clear_message() {
+fn live_dedup_without_a_changelog_is_refused_with_a_clear_message() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
         .args([
             "replay",
@@ -227,7 +227,8 @@ fn live_dedup_is_refused_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("not available yet: no dedup changelog configured"),
+        stderr.contains("--dedup live reads the live service's dedup changelog")
+            && stderr.contains("[dedup_changelog] enabled = true"),
         "{stderr}"
     );
     let bad_time = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))

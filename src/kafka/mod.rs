@@ -6,8 +6,10 @@
 //! - [`offsets`]: which input offset is safe to commit, given out-of-order acknowledgements.
 //! - [`records`]: output and dead-letter records for one input record.
 //! - [`service`]: the at-least-once and exactly-once loops.
+//! - [`changelog`]: the dedup index shared between replicas and restarts through a topic.
 //! - [`embedded`]: the in-process demo broker behind `wirefeed run` with no broker configured.
 
+pub mod changelog;
 pub mod client;
 pub mod context;
 pub mod embedded;

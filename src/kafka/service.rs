@@ -27,13 +27,14 @@ use tokio_util::sync::CancellationToken;
 use crate::admin::Health;
 use crate::config::{Config, Delivery};
 use crate::dedup::{DedupIndex, Entry};
+use crate::kafka::changelog::{Changelog, ChangelogError};
 use crate::kafka::client;
 use crate::kafka::context::WirefeedContext;
 use crate::kafka::offsets::{OffsetTracker, Tp};
 use crate::kafka::records::{dead_letter, story_records, OutRecord, Source, H_TRACEPARENT};
 use crate::metrics::Metrics;
 use crate::model::DedupStatus;
-use crate::pipeline::{decide, Stages};
+use crate::pipeline::{decide_input, Stages};
 
 type Consumer_ = StreamConsumer<WirefeedContext>;
 type Producer_ = FutureProducer<WirefeedContext>;
@@ -59,6 +60,8 @@ pub enum ServiceError {
     Transaction(KafkaError),
     #[error("cannot load the stage tables: {0}")]
     Tables(#[from] crate::error::TableError),
+    #[error("dedup changelog: {0}")]
+    Changelog(#[from] ChangelogError),
 }
 
 /// Tuning of the loops that is not part of the config file.
@@ -100,6 +103,8 @@ pub struct Service {
     config: Config,
     stages: Stages,
     index: Arc<Mutex<DedupIndex>>,
+    /// Shares the index with other replicas and restarts, when enabled.
+    changelog: Option<Changelog>,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     /// Exactly-once: inputs whose output the broker refused for good, dead-lettered when the
@@ -141,10 +146,12 @@ impl Service {
     ) -> Result<Self, ServiceError> {
         let stages = Stages::new(config.stages())?;
         let index = Arc::new(Mutex::new(DedupIndex::new(&config.dedup)));
+        let changelog = Changelog::from_config(&config);
         Ok(Service {
             config,
             stages,
             index,
+            changelog,
             metrics,
             health,
             refused: Mutex::default(),
@@ -158,6 +165,17 @@ impl Service {
         shutdown: CancellationToken,
         options: RunOptions,
     ) -> Result<RunSummary, ServiceError> {
+        // Changelog hook: the index is restored before any input is consumed (and before
+        // ready), then followed until the service stops.
+        let follower = match &self.changelog {
+            Some(c) => {
+                let index = self.index.clone();
+                let (m, h) = (self.metrics.clone(), self.health.clone());
+                let duplicates = &self.config.output.duplicates_topic;
+                Some(c.start(index, m, h, duplicates, &shutdown).await?)
+            }
+            None => None,
+        };
         let consumer = self.consumer()?;
         let topics: Vec<&str> = self
             .config
@@ -192,6 +210,9 @@ impl Service {
         tokio::task::spawn_blocking(move || drop(consumer))
             .await
             .ok();
+        if let Some(f) = follower {
+            f.stop().await;
+        }
         result
     }
 
@@ -255,7 +276,8 @@ impl Service {
             Ok(prepared) => {
                 let (story, admitted, timings) = {
                     let mut index = self.index.lock().expect("dedup index lock");
-                    let out = decide(&mut index, prepared, received_at);
+                    let input = crate::dedup::input_tag(&tp.0, tp.1, source.offset);
+                    let out = decide_input(&mut index, prepared, received_at, input);
                     self.metrics.dedup_index_entries.set(index.len() as i64);
                     out
                 };
@@ -275,7 +297,11 @@ impl Service {
                     DedupStatus::Unique => {}
                 }
                 tracing::debug!(id = %story.id, status = story.dedup.status.as_str(), "Story processed.");
-                let records = story_records(&story, &self.config.output, &source);
+                let mut records = story_records(&story, &self.config.output, &source);
+                // Changelog hook: the admitted entry is one more output of this input.
+                if let (Some(c), Some(e)) = (&self.changelog, &admitted) {
+                    records.push(c.record(e, story.dedup.status));
+                }
                 Handled {
                     tp,
                     source,

@@ -8,8 +8,10 @@
 //!   `<output.topic>.replay`), duplicates to `<output-topic>.duplicates` (dropped when the
 //!   live config drops them), dead letters to `<output-topic>.dlq`; routes are not applied.
 //!   Only `--to-configured-topics` writes where the live service writes (topics and routes);
-//! - it starts from an empty dedup index (`--dedup live`, loading the live index from a dedup
-//!   changelog, is refused until such a changelog exists).
+//! - its dedup index starts empty, or with `--dedup live` from the live service's dedup
+//!   changelog (`[dedup_changelog]`): the entries whose story time is before `--from`, read
+//!   in partition then offset order up to the watermarks at start. It only reads the
+//!   changelog, never writes it, so the live service never sees the replay's admissions.
 //!
 //! The window is a range of offsets per partition ([`window`]): from offsets-for-times of
 //! `--from` to offsets-for-times of `--to`, or to the high watermarks captured at start.
@@ -18,7 +20,11 @@
 //!
 //! Determinism: the same window and the same starting state give the same output. Records are
 //! processed in a merge order that does not depend on arrival ([`merge`]), and the dedup
-//! clock is the record timestamp, never the wall clock.
+//! clock is the record timestamp, never the wall clock. With `--dedup live` the starting
+//! state is the changelog's entries before `--from`: the live service keeps adding entries
+//! with later story times, which a second run leaves out just the same, so two runs agree as
+//! long as no story older than `--from` was admitted in between and the changelog's
+//! retention (the dedup window, by admission time) has not dropped entries meanwhile.
 //!
 //! Checkpoints: in exactly-once mode (the config's `kafka.delivery`) every batch's outputs and
 //! the next offsets of the replay's group go in one transaction (transactional id
@@ -68,8 +74,8 @@ pub enum DedupStart {
     /// An empty index: the window is deduplicated against itself only.
     #[default]
     Empty,
-    /// The live service's index, restored from its changelog (needs `[dedup]
-    /// changelog_topic`, which does not exist yet).
+    /// The live service's index, from its changelog (`[dedup_changelog]`): the entries whose
+    /// story time is before `--from`.
     Live,
 }
 
@@ -130,8 +136,10 @@ impl ReplayOptions {
 pub enum ReplayError {
     #[error("{0}")]
     Invalid(String),
-    #[error("--dedup live is not available yet: no dedup changelog configured (the live dedup index is not published anywhere a replay could load it from); use --dedup empty")]
+    #[error("--dedup live reads the live service's dedup changelog, which this configuration does not enable: set [dedup_changelog] enabled = true and its topic as the live service has them, or use --dedup empty")]
     LiveDedupUnavailable,
+    #[error("cannot load the live dedup index: {0}")]
+    Changelog(#[from] crate::kafka::changelog::ChangelogError),
     #[error("replay {name} already has a checkpoint (group {group}); pass --resume to continue it, or --name to start another replay")]
     CheckpointExists { name: String, group: String },
     #[error("output topics missing: {}; create them first (a replay never creates topics)", .0.join(", "))]
@@ -184,6 +192,10 @@ pub struct ReplaySummary {
     pub checkpoints_committed: u64,
     /// Entries in the dedup index at the end (rebuilt ones included).
     pub dedup_index_entries: usize,
+    /// Where the dedup index started: "empty" or "live".
+    pub dedup_start: String,
+    /// Entries loaded from the live changelog (`--dedup live`).
+    pub dedup_live_entries: usize,
     /// False when stopped early (`--max-records`, a signal): continue with `--resume`.
     pub completed: bool,
     pub duration_secs: f64,
@@ -203,6 +215,13 @@ impl ReplaySummary {
             writeln!(w, "  output          {}", self.output_topics.join(", "))?;
         }
         writeln!(w, "  checkpoint      group {}", self.checkpoint_group)?;
+        if self.dedup_start == "live" {
+            writeln!(
+                w,
+                "  dedup           live changelog, {} entries before the window",
+                self.dedup_live_entries
+            )?;
+        }
         writeln!(
             w,
             "  status          {}{}",
@@ -323,7 +342,7 @@ struct Replay {
 
 impl Replay {
     fn start(config: Config, mut options: ReplayOptions) -> Result<Self, ReplayError> {
-        if options.dedup == DedupStart::Live {
+        if options.dedup == DedupStart::Live && !config.dedup_changelog.enabled {
             return Err(ReplayError::LiveDedupUnavailable);
         }
         if let Some(to) = options.to {
@@ -418,7 +437,7 @@ impl Replay {
             .map(|(r, c)| c.map_or(r.start, |c| c.next).clamp(r.start, r.end))
             .collect();
 
-        let summary = ReplaySummary {
+        let mut summary = ReplaySummary {
             name,
             checkpoint_group: group,
             from: options.from.to_rfc3339(),
@@ -429,11 +448,32 @@ impl Replay {
             resumed: options.resume && committed.iter().any(Option::is_some),
             window_offsets: ranges.iter().map(PartitionRange::len).sum(),
             partitions: ranges.clone(),
+            dedup_start: match options.dedup {
+                DedupStart::Empty => "empty".into(),
+                DedupStart::Live => "live".into(),
+            },
             ..ReplaySummary::default()
         };
+        let mut index = DedupIndex::new(&config.dedup);
+        if options.dedup == DedupStart::Live {
+            let changelog = crate::kafka::changelog::Changelog::new(&config);
+            let stats = changelog.load_before(
+                &mut index,
+                options.from.timestamp(),
+                &CancellationToken::new(),
+            )?;
+            tracing::info!(
+                topic = changelog.topic(),
+                entries = stats.entries,
+                records = stats.records,
+                secs = stats.seconds,
+                "Dedup index loaded from the live changelog (story times before --from)."
+            );
+            summary.dedup_live_entries = stats.entries;
+        }
         Ok(Replay {
             stages: Stages::new(config.stages())?,
-            index: DedupIndex::new(&config.dedup),
+            index,
             options,
             output,
             consumer,
@@ -987,7 +1027,8 @@ pub struct ReplayArgs {
     /// Process and summarise without producing or checkpointing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Starting dedup state.
+    /// Starting dedup state: empty, or the live changelog's entries with story times before
+    /// --from (needs [dedup_changelog] enabled in the config).
     #[arg(long, value_enum, default_value = "empty")]
     pub dedup: DedupStart,
     /// Continue an interrupted replay of the same name from its checkpoint.
@@ -1119,12 +1160,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn live_dedup_is_rejected_clearly() {
+    async fn live_dedup_needs_the_changelog_enabled() {
         let mut options = ReplayOptions::new(t("2024-02-01T00:00:00Z"));
         options.dedup = DedupStart::Live;
         let err = run(Config::default(), options, CancellationToken::new())
             .await
-            .expect_err("live dedup is not available");
-        assert!(err.to_string().contains("not available yet"), "{err}");
+            .expect_err("live dedup needs the changelog");
+        assert!(err.to_string().contains("[dedup_changelog]"), "{err}");
     }
 }
