@@ -73,7 +73,22 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Measure throughput, end-to-end latency and cost against a real broker.
-    Bench(wirefeed::bench::BenchArgs),
+    Bench(BenchCommand),
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct BenchCommand {
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
+    #[command(flatten)]
+    args: Option<wirefeed::bench::BenchArgs>,
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Restore time and peak memory of the dedup index from the changelog topic.
+    Changelog(wirefeed::bench::changelog::ChangelogBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -161,8 +176,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench(args) => {
-            wirefeed::bench::main(args)?;
+        Command::Bench(bench) => {
+            match (bench.what, bench.args) {
+                (Some(BenchWhat::Changelog(args)), _) => wirefeed::bench::changelog::main(args)?,
+                (None, Some(args)) => {
+                    wirefeed::bench::main(args)?;
+                }
+                (None, None) => {
+                    anyhow::bail!("wirefeed bench needs --brokers and --json (see --help)")
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -17,6 +17,7 @@
 //! included; the broker's own CPU is not counted.
 
 pub mod broker;
+pub mod changelog;
 pub mod corpus;
 pub mod passthrough;
 pub mod stages;
