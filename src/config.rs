@@ -27,6 +27,7 @@ pub struct Config {
     pub normalise: NormaliseConfig,
     pub dedup: DedupConfig,
     pub tag: TagConfig,
+    pub pipeline: PipelineConfig,
     pub metrics: MetricsConfig,
     pub shutdown: ShutdownConfig,
 }
@@ -129,6 +130,14 @@ pub struct RouteCondition {
     pub country: Option<String>,
     /// A Media Topic qcode (`medtop:15000000`) or label ("sport").
     pub topic: Option<String>,
+}
+
+/// How the service runs the stages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Threads that decode, normalise and tag; 0 means one per available core.
+    pub stage_workers: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
