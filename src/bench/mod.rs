@@ -534,13 +534,20 @@ impl Probe {
             _ => None,
         };
         let seconds = wall.as_secs_f64().max(1e-9);
-        let cpu_seconds_by_thread = system::thread_cpu_seconds_by_group()
-            .into_iter()
-            .map(|(group, now)| {
-                let before = self.threads.get(group).copied().unwrap_or(0.0);
-                (group.to_string(), (now - before).max(0.0))
-            })
-            .collect();
+        let mut cpu_seconds_by_thread: BTreeMap<String, f64> =
+            system::thread_cpu_seconds_by_group()
+                .into_iter()
+                .map(|(group, now)| {
+                    let before = self.threads.get(group).copied().unwrap_or(0.0);
+                    (group.to_string(), (now - before).max(0.0))
+                })
+                .collect();
+        // Threads that ended during the mode (its Kafka clients' librdkafka threads, mostly)
+        // are only in the process total.
+        if let Some(cpu) = cpu {
+            let live: f64 = cpu_seconds_by_thread.values().sum();
+            cpu_seconds_by_thread.insert("exited".into(), (cpu - live).max(0.0));
+        }
         let broker_cpu_seconds = self
             .broker
             .and_then(|(pid, before)| Some(system::pid_cpu_seconds(pid)? - before));

@@ -61,7 +61,7 @@ fn thread_group(name: &str) -> &'static str {
         "stages"
     } else if name.starts_with("rdk:") || name.starts_with("producer poll") {
         "librdkafka"
-    } else if name.starts_with("tokio-runtime") || name == "wirefeed" {
+    } else if name.starts_with("tokio") || name == "wirefeed" {
         "service"
     } else {
         "other"
