@@ -297,7 +297,7 @@ impl Service {
             span,
         };
         let offset = input.offset();
-        let origin = input.source.origin();
+        let lost = tp.clone();
         let stages = self.stages.clone();
         let answer = self.pool.run(move || {
             let prepared = {
@@ -321,7 +321,9 @@ impl Service {
         let future = Box::pin(async move {
             match answer.await {
                 Ok(Ok(staged)) => Ok(staged),
-                Ok(Err(Panicked(_))) | Err(_) => Err(ServiceError::StageLost { origin }),
+                Ok(Err(Panicked(_))) | Err(_) => Err(ServiceError::StageLost {
+                    origin: format!("{}/{}@{offset}", lost.0, lost.1),
+                }),
             }
         });
         (tp, offset, future)
@@ -332,11 +334,15 @@ impl Service {
         let Staged { input, prepared } = staged;
         let span = input.span.clone();
         let _entered = span.enter();
-        let refused = self
-            .refused
-            .lock()
-            .expect("refused lock")
-            .remove(&(input.tp.clone(), input.source.offset));
+        let refused = {
+            let mut refused = self.refused.lock().expect("refused lock");
+            // Almost always empty: skip building the key.
+            if refused.is_empty() {
+                None
+            } else {
+                refused.remove(&(input.tp.clone(), input.source.offset))
+            }
+        };
         if let Some(error) = refused {
             let rejection = Rejection {
                 kind: "output-refused",
@@ -406,9 +412,15 @@ impl Service {
     pub(super) fn count(&self, summary: &mut RunSummary, handled: &Handled) {
         summary.consumed += 1;
         summary.records_published += handled.records.len() as u64;
-        match &handled.outcome {
-            Outcome::Story(s) => *summary.by_status.entry(s.as_str().into()).or_default() += 1,
-            Outcome::DeadLetter(k) => *summary.dead_letters.entry((*k).into()).or_default() += 1,
+        let (map, key) = match &handled.outcome {
+            Outcome::Story(s) => (&mut summary.by_status, s.as_str()),
+            Outcome::DeadLetter(k) => (&mut summary.dead_letters, *k),
+        };
+        match map.get_mut(key) {
+            Some(n) => *n += 1,
+            None => {
+                map.insert(key.to_string(), 1);
+            }
         }
     }
 
