@@ -36,11 +36,12 @@ use tokio_util::sync::CancellationToken;
 use crate::admin::Health;
 use crate::config::{Config, Delivery};
 use crate::dedup::{DedupIndex, Entry};
+use crate::encode::{pre_encode, PreEncoded};
 use crate::error::Rejection;
 use crate::kafka::client;
 use crate::kafka::context::WirefeedContext;
 use crate::kafka::offsets::{OffsetTracker, Tp};
-use crate::kafka::records::{dead_letter, story_records, OutRecord, Source, H_TRACEPARENT};
+use crate::kafka::records::{dead_letter, story_records_with, OutRecord, Source, H_TRACEPARENT};
 use crate::metrics::Metrics;
 use crate::model::{DedupStatus, DuplicateKind};
 use crate::pipeline::{decide, Prepared, Stages};
@@ -144,10 +145,10 @@ impl Input {
     }
 }
 
-/// An input after the stateless stages ran on a pool thread.
+/// An input after the stateless stages ran on a pool thread, its text already serialised.
 pub(super) struct Staged {
     input: Input,
-    prepared: Result<Prepared, Rejection>,
+    prepared: Result<(Prepared, PreEncoded), Rejection>,
 }
 
 /// The answer of the stage threads for one input, in consumption order.
@@ -302,19 +303,22 @@ impl Service {
         let answer = self.pool.run(move || {
             let prepared = {
                 let _entered = input.span.enter();
-                catch_unwind(AssertUnwindSafe(|| stages.prepare(&input.payload))).unwrap_or_else(
-                    |panic| {
-                        let text = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "no message".into());
-                        Err(Rejection {
-                            kind: "stage-panic",
-                            reason: format!("a stage panicked on this input: {text}"),
-                        })
-                    },
-                )
+                catch_unwind(AssertUnwindSafe(|| {
+                    let prepared = stages.prepare(&input.payload)?;
+                    let pre = pre_encode(&prepared.id, &prepared.story, &prepared.tags);
+                    Ok((prepared, pre))
+                }))
+                .unwrap_or_else(|panic| {
+                    let text = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "no message".into());
+                    Err(Rejection {
+                        kind: "stage-panic",
+                        reason: format!("a stage panicked on this input: {text}"),
+                    })
+                })
             };
             Staged { input, prepared }
         });
@@ -350,7 +354,7 @@ impl Service {
             };
             return self.rejected(rejection, input);
         }
-        let prepared = match prepared {
+        let (prepared, pre) = match prepared {
             Ok(p) => p,
             Err(rejection) => return self.rejected(rejection, input),
         };
@@ -376,7 +380,12 @@ impl Service {
             DedupStatus::Unique => {}
         }
         tracing::debug!(id = %story.id, status = story.dedup.status.as_str(), "Story processed.");
-        let records = story_records(&story, &self.config.output, &input.source);
+        let records = story_records_with(
+            &story,
+            || pre.finish(&story.dedup),
+            &self.config.output,
+            &input.source,
+        );
         Handled {
             tp: input.tp,
             source: input.source,
