@@ -235,7 +235,7 @@ impl Service {
         let payload = msg.payload().unwrap_or_default();
         let key = msg.key().map(<[u8]>::to_vec);
         self.metrics.story_consumed(&tp.0);
-        let _span = tracing::debug_span!("story", origin = %source.origin()).entered();
+        let _span = crate::telemetry::story_span(&source).entered();
         let refused = self
             .refused
             .lock()
@@ -274,6 +274,7 @@ impl Service {
                     DedupStatus::Update => self.metrics.updates.inc(),
                     DedupStatus::Unique => {}
                 }
+                crate::telemetry::record_story(&story);
                 tracing::debug!(id = %story.id, status = story.dedup.status.as_str(), "Story processed.");
                 let records = story_records(&story, &self.config.output, &source);
                 Handled {
@@ -298,6 +299,7 @@ impl Service {
         tp: Tp,
         source: Source,
     ) -> Handled {
+        crate::telemetry::record_rejection(&rejection);
         self.metrics
             .story_dead_lettered(rejection.kind, &rejection.reason, &source.origin());
         let record = dead_letter(
