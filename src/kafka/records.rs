@@ -40,11 +40,12 @@ impl Source {
         if let Some(ts) = self.timestamp_ms {
             h.push((H_SOURCE_TIMESTAMP.into(), ts.to_string().into_bytes()));
         }
-        if let Some(tp) = self
-            .traceparent
-            .as_deref()
-            .and_then(|tp| continue_trace(tp, &self.origin()))
-        {
+        // With trace export on, the story span's own context; else the input's trace, continued.
+        if let Some(tp) = crate::telemetry::output_traceparent().or_else(|| {
+            self.traceparent
+                .as_deref()
+                .and_then(|tp| continue_trace(tp, &self.origin()))
+        }) {
             h.push((H_TRACEPARENT.into(), tp.into_bytes()));
         }
         h

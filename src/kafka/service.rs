@@ -285,7 +285,7 @@ impl Service {
             traceparent,
         };
         self.metrics.story_consumed(&tp.0);
-        let span = tracing::debug_span!("story", origin = %source.origin());
+        let span = crate::telemetry::story_span(&source);
         let received_at = timestamp_ms
             .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
             .unwrap_or_else(Utc::now);
@@ -379,6 +379,7 @@ impl Service {
             DedupStatus::Update => self.metrics.updates.inc(),
             DedupStatus::Unique => {}
         }
+        crate::telemetry::record_story(&story);
         tracing::debug!(id = %story.id, status = story.dedup.status.as_str(), "Story processed.");
         let records = story_records_with(
             &story,
@@ -398,6 +399,7 @@ impl Service {
     }
 
     fn rejected(&self, rejection: Rejection, input: Input) -> Handled {
+        crate::telemetry::record_rejection(&rejection);
         self.metrics
             .story_dead_lettered(rejection.kind, &rejection.reason, &input.source.origin());
         let record = dead_letter(
