@@ -28,8 +28,10 @@ pub struct Config {
     pub dedup: DedupConfig,
     pub dedup_changelog: DedupChangelogConfig,
     pub tag: TagConfig,
+    pub pipeline: PipelineConfig,
     pub metrics: MetricsConfig,
     pub shutdown: ShutdownConfig,
+    pub telemetry: TelemetryConfig,
 }
 
 /// The dedup changelog: a compacted topic through which replicas share the dedup index and a
@@ -164,6 +166,14 @@ pub struct RouteCondition {
     pub topic: Option<String>,
 }
 
+/// How the service runs the stages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Threads that decode, normalise and tag; 0 means one per available core.
+    pub stage_workers: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
@@ -190,6 +200,75 @@ impl Default for ShutdownConfig {
     fn default() -> Self {
         ShutdownConfig {
             grace_period_secs: 20,
+        }
+    }
+}
+
+/// Logs and OpenTelemetry trace export. A key left empty falls back to its standard
+/// environment variable; a key that is set wins over it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// Log filter in `RUST_LOG` syntax; empty: `RUST_LOG`, else the built-in default.
+    pub log_level: String,
+    /// Base URL of an OTLP/HTTP collector (`/v1/traces` is appended); empty:
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`, else no export.
+    pub otlp_endpoint: String,
+    /// `http/protobuf` or `http/json`.
+    pub protocol: String,
+    /// Empty: `OTEL_SERVICE_NAME`, else "wirefeed".
+    pub service_name: String,
+    /// Share of new traces recorded, 0.0 to 1.0; a sampled parent on the input is always kept.
+    pub sample_ratio: f64,
+    /// Extra request headers (authentication); values are secrets.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            log_level: String::new(),
+            otlp_endpoint: String::new(),
+            protocol: "http/protobuf".into(),
+            service_name: String::new(),
+            sample_ratio: 1.0,
+            headers: BTreeMap::new(),
+        }
+    }
+}
+
+impl TelemetryConfig {
+    fn validate(&self, problem: &mut impl FnMut(&str, String)) {
+        use crate::telemetry;
+        if !self.log_level.is_empty() {
+            if let Err(e) = telemetry::check_log_filter(&self.log_level) {
+                problem(
+                    "telemetry.log_level",
+                    format!("{:?} is not a log filter ({e}); use RUST_LOG syntax such as \"info\" or \"info,wirefeed::story=debug\", or \"\" for RUST_LOG", self.log_level),
+                );
+            }
+        }
+        if !self.otlp_endpoint.is_empty() {
+            if let Err(e) = telemetry::check_endpoint(&self.otlp_endpoint) {
+                problem(
+                    "telemetry.otlp_endpoint",
+                    format!("{e}; use the collector's OTLP/HTTP address such as \"http://otel-collector:4318\", or \"\" to disable export"),
+                );
+            }
+        }
+        if let Err(e) = telemetry::Protocol::parse(&self.protocol) {
+            problem("telemetry.protocol", e);
+        }
+        if !(0.0..=1.0).contains(&self.sample_ratio) {
+            problem(
+                "telemetry.sample_ratio",
+                format!("{} is not a share; use a number from 0.0 (only traces the input started) to 1.0 (every story)", self.sample_ratio),
+            );
+        }
+        for (name, value) in &self.headers {
+            if let Err(e) = telemetry::check_header(name, value) {
+                problem(&format!("telemetry.headers.{name}"), e);
+            }
         }
     }
 }
@@ -282,6 +361,11 @@ impl Config {
                 *v = "<redacted>".into();
             }
         }
+        for v in copy.telemetry.headers.values_mut() {
+            *v = "<redacted>".into();
+        }
+        copy.telemetry.otlp_endpoint =
+            crate::telemetry::redact_endpoint(&copy.telemetry.otlp_endpoint);
         toml::to_string_pretty(&copy)
     }
 
@@ -417,6 +501,7 @@ impl Config {
                 format!("{:?} is not an address; use host:port such as \"0.0.0.0:9464\", or \"\" to disable", self.metrics.listen),
             );
         }
+        self.telemetry.validate(&mut problem);
         problems
     }
 }
@@ -597,5 +682,58 @@ mod tests {
         assert!(keys.contains(&"kafka.input_topics"));
         assert!(keys.contains(&"output.topic"));
         assert!(keys.contains(&"kafka.properties.group.id"));
+    }
+
+    #[test]
+    fn telemetry_problems_name_the_key_and_the_fix() {
+        let text = r#"[telemetry]
+log_level = "info,wirefeed=["
+otlp_endpoint = "otel-collector:4318"
+protocol = "grpc"
+sample_ratio = 1.5
+[telemetry.headers]
+"bad header" = "x"
+"#;
+        let Err(ConfigError::Invalid(problems)) = Config::from_toml_str(text, "t", Vec::new())
+        else {
+            panic!("expected invalid config");
+        };
+        let find = |key: &str| {
+            problems
+                .iter()
+                .find(|p| p.key == key)
+                .map(|p| p.message.clone())
+                .unwrap_or_else(|| panic!("no problem for {key}: {problems:?}"))
+        };
+        assert!(find("telemetry.log_level").contains("RUST_LOG syntax"));
+        assert!(find("telemetry.otlp_endpoint").contains("http://otel-collector:4318"));
+        assert!(find("telemetry.protocol").contains("http/protobuf"));
+        assert!(find("telemetry.sample_ratio").contains("0.0"));
+        assert!(find("telemetry.headers.bad header").contains("header name"));
+        assert_eq!(problems.len(), 5, "{problems:?}");
+    }
+
+    #[test]
+    fn telemetry_secrets_are_redacted_and_env_overrides_apply() {
+        let text = r#"[telemetry]
+otlp_endpoint = "https://wirefeed:hunter2@otlp.example.com"
+[telemetry.headers]
+authorization = "Bearer s3cret"
+"#;
+        let env = vec![(
+            "WIREFEED__TELEMETRY__HEADERS__X-API-KEY".to_string(),
+            "k3y".to_string(),
+        )];
+        let config = Config::from_toml_str(text, "t", env).unwrap();
+        assert_eq!(config.telemetry.headers["x-api-key"], "k3y");
+        let printed = config.redacted_toml().unwrap();
+        for secret in ["hunter2", "s3cret", "k3y"] {
+            assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
+        }
+        assert!(
+            printed.contains("authorization = \"<redacted>\""),
+            "{printed}"
+        );
+        assert!(printed.contains("otlp.example.com"), "{printed}");
     }
 }

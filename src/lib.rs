@@ -16,6 +16,7 @@
 //! - [`eval`]: quality measurements against labelled corpora.
 //! - [`kafka`]: the runtime: consumer group, offsets, transactions, producer, embedded demo.
 //! - [`route`]: which output topics a story goes to.
+//! - [`workers`]: the thread pool the service runs the stateless stages on.
 //! - [`metrics`], [`admin`], [`telemetry`], [`shutdown`]: operations.
 //! - [`bench`]: throughput, latency and cost against a real broker (`wirefeed bench`).
 
@@ -41,3 +42,4 @@ pub mod sink;
 pub mod source;
 pub mod tag;
 pub mod telemetry;
+pub mod workers;

@@ -112,7 +112,10 @@ enum EvalWhat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    wirefeed::telemetry::init();
+    // `run` and `replay` set up logging once their config is loaded: it may export traces.
+    if !matches!(cli.command, Command::Run { .. } | Command::Replay(_)) {
+        wirefeed::telemetry::init_logs();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -130,6 +133,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             idle_secs,
         } => {
             let config = Config::load(config.as_deref(), std::env::vars())?;
+            // Declared before the runtime, so spans are flushed after it has stopped.
+            let _telemetry = wirefeed::telemetry::init(&config.telemetry)?;
             let options = RunOptions {
                 exit_when_idle: exit_when_idle.then(|| Duration::from_secs(idle_secs)),
                 ..RunOptions::default()

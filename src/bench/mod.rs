@@ -69,6 +69,22 @@ pub struct BenchArgs {
     /// Stories in the single-thread stage run.
     #[arg(long, default_value_t = 50_000)]
     pub stage_stories: usize,
+    /// Process id of a broker on this machine, to report its CPU time per mode too; default:
+    /// the one `scripts/kafka.sh` started (`target/kafka/kafka.pid`), when present.
+    #[arg(long)]
+    pub broker_pid: Option<u32>,
+}
+
+impl BenchArgs {
+    fn broker_pid(&self) -> Option<u32> {
+        self.broker_pid.or_else(|| {
+            std::fs::read_to_string("target/kafka/kafka.pid")
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        })
+    }
 }
 
 #[derive(Debug, Error)]
@@ -174,6 +190,11 @@ pub struct ModeReport {
     pub rss_before_mb: Option<f64>,
     /// Peak minus the RSS before the mode: what the mode itself added.
     pub peak_rss_delta_mb: Option<f64>,
+    /// CPU seconds by thread group (`service`, `stages`, `librdkafka`, `other`): where the
+    /// process's time went.
+    pub cpu_seconds_by_thread: BTreeMap<String, f64>,
+    /// CPU seconds of the local broker process during the mode, when its pid is known.
+    pub broker_cpu_seconds: Option<f64>,
     pub summary: Option<RunSummary>,
 }
 
@@ -339,7 +360,7 @@ async fn measure(
         Delivery::AtLeastOnce,
         &THROUGHPUT,
     );
-    let probe = Probe::start();
+    let probe = Probe::start(args.broker_pid());
     let copied = passthrough::run(
         &config.kafka,
         &out.enriched,
@@ -368,7 +389,17 @@ async fn measure(
             delivery,
             &THROUGHPUT,
         );
-        modes.push(service_mode(config, label, n as u64, input_bytes, &options).await?);
+        modes.push(
+            service_mode(
+                config,
+                label,
+                n as u64,
+                input_bytes,
+                &options,
+                args.broker_pid(),
+            )
+            .await?,
+        );
     }
     let ceiling = modes[0].stories_per_sec;
     for m in &mut modes {
@@ -473,16 +504,20 @@ fn service_config(
 struct Probe {
     cpu: Option<f64>,
     rss_before: Option<u64>,
+    threads: BTreeMap<&'static str, f64>,
+    broker: Option<(u32, f64)>,
 }
 
 impl Probe {
-    fn start() -> Probe {
+    fn start(broker_pid: Option<u32>) -> Probe {
         if !system::reset_peak_rss() {
             tracing::warn!("Cannot reset the peak RSS; it covers the whole process lifetime.");
         }
         Probe {
             cpu: system::process_cpu_seconds(),
             rss_before: system::rss_bytes(),
+            threads: system::thread_cpu_seconds_by_group(),
+            broker: broker_pid.and_then(|pid| Some((pid, system::pid_cpu_seconds(pid)?))),
         }
     }
 
@@ -500,6 +535,23 @@ impl Probe {
             _ => None,
         };
         let seconds = wall.as_secs_f64().max(1e-9);
+        let mut cpu_seconds_by_thread: BTreeMap<String, f64> =
+            system::thread_cpu_seconds_by_group()
+                .into_iter()
+                .map(|(group, now)| {
+                    let before = self.threads.get(group).copied().unwrap_or(0.0);
+                    (group.to_string(), (now - before).max(0.0))
+                })
+                .collect();
+        // Threads that ended during the mode (its Kafka clients' librdkafka threads, mostly)
+        // are only in the process total.
+        if let Some(cpu) = cpu {
+            let live: f64 = cpu_seconds_by_thread.values().sum();
+            cpu_seconds_by_thread.insert("exited".into(), (cpu - live).max(0.0));
+        }
+        let broker_cpu_seconds = self
+            .broker
+            .and_then(|(pid, before)| Some(system::pid_cpu_seconds(pid)? - before));
         let peak = system::peak_rss_bytes();
         let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
         ModeReport {
@@ -518,6 +570,8 @@ impl Probe {
                 (Some(p), Some(b)) => Some(mb(p.saturating_sub(b))),
                 _ => None,
             },
+            cpu_seconds_by_thread,
+            broker_cpu_seconds,
             summary,
         }
     }
@@ -593,13 +647,14 @@ async fn service_mode(
     expected: u64,
     input_bytes: u64,
     options: &RunOptions,
+    broker_pid: Option<u32>,
 ) -> Result<ModeReport, BenchError> {
     let input = config.kafka.input_topics[0].clone();
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::new(metrics.clone()));
     let service = Service::new(config, metrics.clone(), health)?;
     let shutdown = CancellationToken::new();
-    let probe = Probe::start();
+    let probe = Probe::start(broker_pid);
     let watcher = tokio::spawn(watch(metrics, input, expected, shutdown.clone()));
     let options = RunOptions {
         exit_when_idle: Some(Duration::from_secs(15)),
@@ -783,6 +838,21 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
             if m.complete { "" } else { "  (incomplete)" }
         )?;
     }
+    writeln!(w, "\ncpu seconds by thread group (and the broker process):")?;
+    for m in &r.modes {
+        let groups: Vec<String> = m
+            .cpu_seconds_by_thread
+            .iter()
+            .map(|(g, s)| format!("{g} {s:.2}"))
+            .collect();
+        writeln!(
+            w,
+            "{:<14} {}; broker {}",
+            m.mode,
+            groups.join(", "),
+            opt(m.broker_cpu_seconds, 2)
+        )?;
+    }
     writeln!(
         w,
         "\n{:<12} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
@@ -838,6 +908,7 @@ mod tests {
             latency_secs: 1,
             latency_rate: None,
             stage_stories: 1,
+            broker_pid: None,
         };
         let out = Outputs {
             enriched: "e".into(),

@@ -3,6 +3,7 @@
 //! (`VmHWM`) through `/proc/self/clear_refs`, so each measured mode reports its own peak even
 //! though every mode runs in this one process.
 
+use std::collections::BTreeMap;
 use std::fs;
 
 /// Kernel clock ticks per second for `utime`/`stime`. `USER_HZ` is 100 on every Linux ABI
@@ -28,6 +29,48 @@ fn stat_cpu_seconds(stat: &str) -> Option<f64> {
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     Some((utime + stime) as f64 / CLOCK_TICKS_PER_SEC)
+}
+
+/// CPU seconds of this process's live threads, grouped by what they do (thread names):
+/// `service` (the tokio runtime: the service loop, blocking tasks), `stages` (the stage
+/// pool), `librdkafka` (its broker and main threads, and rust-rdkafka's producer polling
+/// thread that runs delivery callbacks), `other`. Threads that already exited are
+/// missing; compare the sum with [`process_cpu_seconds`].
+pub fn thread_cpu_seconds_by_group() -> BTreeMap<&'static str, f64> {
+    let mut groups = BTreeMap::new();
+    let Ok(tasks) = fs::read_dir("/proc/self/task") else {
+        return groups;
+    };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let (Ok(comm), Ok(stat)) = (
+            fs::read_to_string(dir.join("comm")),
+            fs::read_to_string(dir.join("stat")),
+        ) else {
+            continue;
+        };
+        if let Some(cpu) = stat_cpu_seconds(&stat) {
+            *groups.entry(thread_group(comm.trim())).or_insert(0.0) += cpu;
+        }
+    }
+    groups
+}
+
+fn thread_group(name: &str) -> &'static str {
+    if name.starts_with("wirefeed-stages") {
+        "stages"
+    } else if name.starts_with("rdk:") || name.starts_with("producer poll") {
+        "librdkafka"
+    } else if name.starts_with("tokio") || name == "wirefeed" {
+        "service"
+    } else {
+        "other"
+    }
+}
+
+/// User + system CPU seconds of another process, e.g. the local broker.
+pub fn pid_cpu_seconds(pid: u32) -> Option<f64> {
+    stat_cpu_seconds(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
 /// Peak resident set size (`VmHWM`) in bytes since start or the last [`reset_peak_rss`].
@@ -72,6 +115,17 @@ mod tests {
         let stat = "1234 (a (weird) name) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 8 0";
         assert_eq!(stat_cpu_seconds(stat), Some(3.0));
         assert_eq!(stat_cpu_seconds("garbage"), None);
+    }
+
+    #[test]
+    fn threads_are_grouped_by_name() {
+        assert_eq!(thread_group("wirefeed-stages"), "stages");
+        assert_eq!(thread_group("rdk:broker1"), "librdkafka");
+        assert_eq!(thread_group("tokio-runtime-w"), "service");
+        assert_eq!(thread_group("criterion"), "other");
+        let groups = thread_cpu_seconds_by_group();
+        assert!(!groups.is_empty());
+        assert!(pid_cpu_seconds(std::process::id()).is_some());
     }
 
     #[test]

@@ -85,12 +85,11 @@ fn is_zero(v: &u16) -> bool {
 /// entry from a re-sent copy of the story (a different record); two records share a tag by
 /// chance once in 65,535.
 pub fn input_tag(topic: &str, partition: i32, offset: i64) -> u16 {
-    let mut buf = Vec::with_capacity(topic.len() + 12);
-    buf.extend_from_slice(topic.as_bytes());
-    buf.extend_from_slice(&partition.to_le_bytes());
-    buf.extend_from_slice(&offset.to_le_bytes());
-    let h = xxhash_rust::xxh3::xxh3_64(&buf);
-    ((h % 65_535) + 1) as u16
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(topic.as_bytes());
+    h.update(&partition.to_le_bytes());
+    h.update(&offset.to_le_bytes());
+    ((h.digest() % 65_535) + 1) as u16
 }
 
 mod hex_sketch {

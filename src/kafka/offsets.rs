@@ -22,11 +22,16 @@ pub struct OffsetTracker {
 
 impl OffsetTracker {
     pub fn begin(&mut self, tp: &Tp, offset: i64) {
-        self.partitions
-            .entry(tp.clone())
-            .or_default()
-            .pending
-            .insert(offset);
+        // Look up before inserting: the key is cloned once per partition, not per record.
+        match self.partitions.get_mut(tp) {
+            Some(p) => p.pending.insert(offset),
+            None => self
+                .partitions
+                .entry(tp.clone())
+                .or_default()
+                .pending
+                .insert(offset),
+        };
     }
 
     pub fn finish(&mut self, tp: &Tp, offset: i64) {

@@ -3,7 +3,7 @@
 //! W3C `traceparent`, so every output can be traced back to its input.
 
 use crate::config::OutputConfig;
-use crate::encode::encode;
+use crate::encode::{encode, encoded_with};
 use crate::error::Rejection;
 use crate::model::EnrichedStory;
 use crate::route::destinations;
@@ -40,11 +40,12 @@ impl Source {
         if let Some(ts) = self.timestamp_ms {
             h.push((H_SOURCE_TIMESTAMP.into(), ts.to_string().into_bytes()));
         }
-        if let Some(tp) = self
-            .traceparent
-            .as_deref()
-            .and_then(|tp| continue_trace(tp, &self.origin()))
-        {
+        // With trace export on, the story span's own context; else the input's trace, continued.
+        if let Some(tp) = crate::telemetry::output_traceparent().or_else(|| {
+            self.traceparent
+                .as_deref()
+                .and_then(|tp| continue_trace(tp, &self.origin()))
+        }) {
             h.push((H_TRACEPARENT.into(), tp.into_bytes()));
         }
         h
@@ -121,19 +122,52 @@ pub fn story_records(
     if topics.is_empty() {
         return Vec::new();
     }
-    let encoded = encode(story);
+    records_to(topics, story, encode(story), source)
+}
+
+/// [`story_records`] with a payload encoded earlier ([`crate::encode::pre_encode`]).
+pub fn story_records_with(
+    story: &EnrichedStory,
+    payload: impl FnOnce() -> Vec<u8>,
+    output: &OutputConfig,
+    source: &Source,
+) -> Vec<OutRecord> {
+    let topics = destinations(story, output);
+    if topics.is_empty() {
+        return Vec::new();
+    }
+    records_to(topics, story, encoded_with(story, payload()), source)
+}
+
+fn records_to(
+    topics: Vec<&str>,
+    story: &EnrichedStory,
+    encoded: crate::encode::Encoded,
+    source: &Source,
+) -> Vec<OutRecord> {
     let mut headers = encoded.headers;
     headers.extend(source.headers());
-    topics
-        .into_iter()
-        .map(|topic| OutRecord {
+    let status = story.dedup.status.as_str();
+    let mut records = Vec::with_capacity(topics.len());
+    let (last, copies) = topics.split_last().expect("at least one destination");
+    for topic in copies {
+        records.push(OutRecord {
             topic: topic.to_string(),
             key: encoded.key.clone(),
             payload: encoded.payload.clone(),
             headers: headers.clone(),
-            status: story.dedup.status.as_str(),
-        })
-        .collect()
+            status,
+        });
+    }
+    // The last destination takes the buffers themselves: one destination, no copy.
+    records.push(OutRecord {
+        topic: last.to_string(),
+        key: encoded.key,
+        payload: encoded.payload,
+        headers,
+        status,
+    });
+    records
 }
 
 /// The dead letter for a rejected input: the original payload and key, the reason, the origin.

@@ -723,10 +723,12 @@ impl Replay {
     ) -> Result<(), ReplayError> {
         let source = Self::source(msg);
         let payload = msg.payload().unwrap_or_default();
+        let _span = crate::telemetry::story_span(&source).entered();
         let records = match self.stages.prepare(payload) {
             Ok(prepared) => {
                 let at = Self::received_at(source.timestamp_ms);
                 let (story, _, _) = decide(&mut self.index, prepared, at);
+                crate::telemetry::record_story(&story);
                 *self
                     .summary
                     .by_status
@@ -735,6 +737,7 @@ impl Replay {
                 story_records(&story, &self.output, &source)
             }
             Err(rejection) => {
+                crate::telemetry::record_rejection(&rejection);
                 *self
                     .summary
                     .dead_letters
@@ -1085,6 +1088,7 @@ impl ReplayArgs {
 /// `wirefeed replay`: run, print the summary as a table (stderr) and as JSON (stdout).
 pub fn cli(args: ReplayArgs) -> anyhow::Result<()> {
     let config = Config::load(args.config.as_deref(), std::env::vars())?;
+    let _telemetry = crate::telemetry::init(&config.telemetry)?;
     let options = args.options(&config);
     let runtime = tokio::runtime::Runtime::new()?;
     let summary = runtime.block_on(async {
