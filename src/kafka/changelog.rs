@@ -226,10 +226,7 @@ impl Changelog {
         shutdown: &CancellationToken,
     ) -> Result<Follower, ChangelogError> {
         self.ensure_topic().await?;
-        let reader = Reader {
-            topic: self.config.topic.clone(),
-            consumer_config: self.consumer_config(),
-        };
+        let reader = self.reader();
         let stop = shutdown.clone();
         let restoring = index.clone();
         let mut task = tokio::task::spawn_blocking(move || {
@@ -275,6 +272,14 @@ impl Changelog {
             race_window,
         };
         Ok(Follower::spawn(follow))
+    }
+
+    fn reader(&self) -> Reader {
+        Reader {
+            topic: self.config.topic.clone(),
+            consumer_config: self.consumer_config(),
+            retention_ms: self.retention_ms(),
+        }
     }
 
     /// Check the topic's partitions and settings, creating it when missing and allowed.
@@ -481,10 +486,7 @@ impl Changelog {
         index: &mut DedupIndex,
         stop: &CancellationToken,
     ) -> Result<RestoreStats, ChangelogError> {
-        let reader = Reader {
-            topic: self.config.topic.clone(),
-            consumer_config: self.consumer_config(),
-        };
+        let reader = self.reader();
         let (_, stats) = reader.restore(index, |_| true, stop, Order::Any)?;
         Ok(stats)
     }
@@ -498,10 +500,7 @@ impl Changelog {
         before: i64,
         stop: &CancellationToken,
     ) -> Result<RestoreStats, ChangelogError> {
-        let reader = Reader {
-            topic: self.config.topic.clone(),
-            consumer_config: self.consumer_config(),
-        };
+        let reader = self.reader();
         let (_, stats) = reader.restore(index, |e| e.at < before, stop, Order::Partitions)?;
         Ok(stats)
     }
@@ -542,6 +541,8 @@ fn partitions(consumer: &ReaderConsumer, topic: &str) -> Result<Option<Vec<i32>>
 struct Reader {
     topic: String,
     consumer_config: ClientConfig,
+    /// For the error that names the settings of a missing topic.
+    retention_ms: u64,
 }
 
 /// The order a restore applies records in.
@@ -588,7 +589,7 @@ impl Reader {
             })?;
         let parts = partitions(&consumer, &self.topic)?.ok_or_else(|| ChangelogError::Missing {
             topic: self.topic.clone(),
-            retention_ms: 0,
+            retention_ms: self.retention_ms,
         })?;
         let mut ends = Vec::with_capacity(parts.len());
         let mut ranges = Vec::with_capacity(parts.len());
@@ -815,9 +816,9 @@ impl Follow {
                 }
                 wait = Duration::ZERO;
             }
-            let relabels = self.apply(&mut batch, &mut marks);
-            for race in relabels {
-                self.relabel(&race);
+            let lost = self.apply(&mut batch, &mut marks);
+            if !lost.is_empty() {
+                self.relabel(lost);
             }
             if last_lag.elapsed() >= LAG_EVERY {
                 last_lag = Instant::now();
@@ -885,34 +886,43 @@ impl Follow {
         lost
     }
 
-    /// Publish that a story this replica published as unique is a duplicate.
-    fn relabel(&self, race: &Race) {
-        self.metrics
-            .story_relabelled(&race.loser.id, &race.winner, race.similarity);
-        if self.duplicates_topic.is_empty() {
-            self.metrics.duplicate_dropped();
-            return;
-        }
-        let record = relabel_record(race, &self.duplicates_topic);
-        for attempt in 1..=3 {
-            match send(&self.producer, &record).map(futures::executor::block_on) {
-                Ok(Ok(Ok(_))) => {
-                    self.metrics.record_delivered(&record.topic, record.status);
-                    return;
-                }
-                Ok(Ok(Err((e, _)))) | Err(e) => {
-                    let origin = format!("relabel {}", race.loser.id);
-                    self.metrics.delivery_failed(
-                        &format!("{:?}", e.rdkafka_error_code()),
-                        &record.topic,
-                        &origin,
-                    );
-                }
-                Ok(Err(_)) => {}
+    /// Publish that stories this replica published as unique are duplicates: all sent at
+    /// once, then each awaited; a failed one is retried a few times.
+    fn relabel(&self, races: Vec<Race>) {
+        let mut pending = Vec::with_capacity(races.len());
+        for race in races {
+            self.metrics
+                .story_relabelled(&race.loser.id, &race.winner, race.similarity);
+            if self.duplicates_topic.is_empty() {
+                self.metrics.duplicate_dropped();
+                continue;
             }
-            std::thread::sleep(Duration::from_millis(200 * attempt));
+            let record = relabel_record(&race, &self.duplicates_topic);
+            let sent = send(&self.producer, &record);
+            pending.push((race, record, sent));
         }
-        tracing::error!(id = %race.loser.id, of = %race.winner, "Re-label not delivered; downstream keeps two originals for this pair.");
+        for (race, record, sent) in pending {
+            let mut sent = sent;
+            for attempt in 1..=4 {
+                let error = match sent.map(futures::executor::block_on) {
+                    Ok(Ok(Ok(_))) => {
+                        self.metrics.record_delivered(&record.topic, record.status);
+                        break;
+                    }
+                    Ok(Ok(Err((e, _)))) | Err(e) => e,
+                    Ok(Err(_)) => KafkaError::Canceled,
+                };
+                let origin = format!("relabel {}", race.loser.id);
+                self.metrics
+                    .delivery_failed(&error_label(&error), &record.topic, &origin);
+                if attempt == 4 {
+                    tracing::error!(id = %race.loser.id, of = %race.winner, "Re-label not delivered; downstream keeps two originals for this pair.");
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200 * attempt));
+                sent = send(&self.producer, &record);
+            }
+        }
     }
 
     fn refresh_lag(&self) {
@@ -938,6 +948,13 @@ impl Follow {
             }
         }
         self.metrics.dedup_changelog_lag.set(lag);
+    }
+}
+
+fn error_label(error: &KafkaError) -> String {
+    match error.rdkafka_error_code() {
+        Some(code) => format!("{code:?}"),
+        None => "other".into(),
     }
 }
 

@@ -1031,7 +1031,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Starting dedup state: empty, or the live changelog's entries with story times before
-    /// --from (needs [dedup_changelog] enabled in the config).
+    /// --from (needs `[dedup_changelog]` enabled in the config).
     #[arg(long, value_enum, default_value = "empty")]
     pub dedup: DedupStart,
     /// Continue an interrupted replay of the same name from its checkpoint.
