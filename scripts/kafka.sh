@@ -32,6 +32,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TEMPLATES="$ROOT/scripts/kafka"
 WORK="${KAFKA_WORK_DIR:-$ROOT/target/kafka}"
+# Steps run from other directories (Maven): a relative work dir is taken from here.
+[[ "$WORK" == /* ]] || WORK="$PWD/$WORK"
 VERSION="${KAFKA_VERSION:-4.4.0}"
 HOST=127.0.0.1
 PORT="${KAFKA_PORT:-9092}"
@@ -149,7 +151,11 @@ format_storage() {
     [[ -f "$DATA/meta.properties" ]] && return 0
     # A cluster id is 16 random bytes in URL-safe base64 without padding.
     local cluster_id
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    # One that starts with "-" would be read as an option by the storage tool.
+    cluster_id="-"
+    while [[ "$cluster_id" == -* ]]; do
+        cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    done
     say "formatting $DATA (cluster id $cluster_id)"
     java_cmd
     if ! "${JAVA_CMD[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$CONFIG" \
