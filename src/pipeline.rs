@@ -143,3 +143,14 @@ fn enrich(prepared: Prepared, dedup: DedupDecision) -> EnrichedStory {
         warnings: story.warnings,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_are_shared_between_worker_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Stages>();
+    }
+}

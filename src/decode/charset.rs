@@ -43,13 +43,33 @@ pub(crate) fn check_not_binary(bytes: &[u8]) -> Result<(), DecodeError> {
         }
     }
     // UTF-16 legitimately carries NULs; it is recognised by its BOM before this check.
-    if let Some(pos) = memchr_nul(bytes) {
-        return Err(DecodeError::Binary(format!("NUL byte at offset {pos}")));
+    let mut controls = 0usize;
+    let mut count = |offset: usize, chunk: &[u8]| -> Result<(), DecodeError> {
+        for (k, &b) in chunk.iter().enumerate() {
+            if b == 0 {
+                return Err(DecodeError::Binary(format!(
+                    "NUL byte at offset {}",
+                    offset + k
+                )));
+            }
+            if (b < 0x20 && !is_allowed_control(b)) || b == 0x7f {
+                controls += 1;
+            }
+        }
+        Ok(())
+    };
+    // Eight bytes at a time: most words of text hold no control character at all.
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if may_hold_control(u64::from_le_bytes(word)) {
+            count(offset, chunk)?;
+        }
+        offset += 8;
     }
-    let controls = bytes
-        .iter()
-        .filter(|&&b| (b < 0x20 && !is_allowed_control(b)) || b == 0x7f)
-        .count();
+    count(offset, chunks.remainder())?;
     // More than 5% stray controls is not text in any charset we accept.
     if controls > 0 && controls * 20 > bytes.len() {
         return Err(DecodeError::Binary(format!(
@@ -60,8 +80,15 @@ pub(crate) fn check_not_binary(bytes: &[u8]) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn memchr_nul(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == 0)
+/// Whether any byte of `x` is below 0x20 or is DEL (0x7f), by the usual bit tricks: a byte
+/// below `n` borrows when `n` is subtracted, a zero byte when 1 is.
+fn may_hold_control(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    let del = x ^ (ONES * 0x7f);
+    let is_del = del.wrapping_sub(ONES) & !del & HIGH;
+    (below_space | is_del) != 0
 }
 
 /// Whether the payload starts with a UTF-16 byte-order mark.
@@ -186,5 +213,39 @@ mod tests {
         assert!(check_not_binary(b"abc\0def").is_err());
         assert!(check_not_binary(b"\x89PNG\r\n\x1a\nxxxx").is_err());
         assert!(check_not_binary(b"\x01header\x02body\x03").is_ok());
+    }
+
+    #[test]
+    fn word_test_finds_every_control_byte_in_every_position() {
+        for b in 0..=255u8 {
+            let control = b < 0x20 || b == 0x7f;
+            for pos in 0..8 {
+                let mut word = [b'a'; 8];
+                word[pos] = b;
+                assert_eq!(
+                    may_hold_control(u64::from_le_bytes(word)),
+                    control,
+                    "{b:#x}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nul_offset_and_control_ratio_count_every_byte() {
+        let mut text = b"0123456789abcdef".repeat(3);
+        text[21] = 0;
+        assert_eq!(
+            check_not_binary(&text).unwrap_err(),
+            DecodeError::Binary("NUL byte at offset 21".into())
+        );
+        // Five stray controls in 100 bytes are tolerated, six are not.
+        let mut stray = vec![b'x'; 100];
+        for pos in [3, 17, 31, 45, 59] {
+            stray[pos] = 0x07;
+        }
+        assert!(check_not_binary(&stray).is_ok());
+        stray[99] = 0x7f;
+        assert!(check_not_binary(&stray).is_err());
     }
 }

@@ -2,10 +2,15 @@
 //! with the field aliases they use. Feed wrappers (`data.item`, `data.items[]`, `item[]`,
 //! `items[]`) yield their first text item.
 //!
-//! The payload is parsed once into a `serde_json::Value`: the aliases and wrapper shapes vary
-//! too much for one derived struct, and a 1 KB story parses in a few microseconds.
+//! Most payloads are one flat object of strings and numbers: those are read in one pass into
+//! the fields the story needs, borrowing what needs no unescaping and skipping everything
+//! else ([`flat`]). Anything else (wrappers, lists of headlines or bodies, nested providers,
+//! odd types, syntax errors) is parsed into a `serde_json::Value`, which also words the
+//! errors. Both paths build the story with the same code, over the [`Object`] view.
 
-use serde_json::{Map, Value};
+mod flat;
+
+use serde_json::{Map, Number, Value};
 
 use super::html;
 use crate::error::DecodeError;
@@ -15,21 +20,23 @@ use crate::model::{EditSignal, Format, Story};
 /// allocation happens.
 pub(crate) fn check_depth(bytes: &[u8], limit: usize) -> Result<(), DecodeError> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in bytes {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Jump to the closing quote: only a quote or a backslash matter in a string.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &bytes[i.min(bytes.len())..]) {
+                        Some(off) if bytes[i + off] == b'\\' => i += off + 2,
+                        Some(off) => {
+                            i += off;
+                            break;
+                        }
+                        None => return Ok(()),
+                    }
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
                 if depth > limit {
@@ -39,6 +46,7 @@ pub(crate) fn check_depth(bytes: &[u8], limit: usize) -> Result<(), DecodeError>
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     Ok(())
 }
@@ -47,10 +55,22 @@ pub(crate) fn check_depth(bytes: &[u8], limit: usize) -> Result<(), DecodeError>
 const MEDIA_TYPES: &[&str] = &["picture", "image", "video", "audio", "graphic", "photo"];
 
 pub(crate) fn decode(text: &str) -> Result<Story, DecodeError> {
+    if let Ok(item) = flat::Item::parse(text) {
+        return story_from(&item, None, Vec::new());
+    }
     let value: Value = serde_json::from_str(text).map_err(|e| DecodeError::Json(e.to_string()))?;
     let mut warnings = Vec::new();
     let mut format = None;
     let obj = select_item(&value, &mut warnings, &mut format)?;
+    story_from(obj, format, warnings)
+}
+
+/// The story in the item `obj`; `format` when the wrapper already told it.
+fn story_from<O: Object>(
+    obj: &O,
+    format: Option<Format>,
+    warnings: Vec<String>,
+) -> Result<Story, DecodeError> {
     let format = format.unwrap_or_else(|| classify(obj));
     let mut story = fields(obj)?;
     story.format = format;
@@ -69,8 +89,55 @@ pub(crate) fn decode(text: &str) -> Result<Story, DecodeError> {
     Ok(story)
 }
 
-fn item_type(obj: &Map<String, Value>) -> Option<&str> {
-    obj.get("type").and_then(Value::as_str)
+/// A JSON value as the field readers see it.
+#[derive(Debug, Clone, Copy)]
+enum Val<'v> {
+    Null,
+    Bool,
+    Number(&'v Number),
+    Str(&'v str),
+    Array(&'v [Value]),
+    Object(&'v Map<String, Value>),
+}
+
+impl<'v> Val<'v> {
+    fn of(v: &'v Value) -> Val<'v> {
+        match v {
+            Value::Null => Val::Null,
+            Value::Bool(_) => Val::Bool,
+            Value::Number(n) => Val::Number(n),
+            Value::String(s) => Val::Str(s),
+            Value::Array(a) => Val::Array(a),
+            Value::Object(o) => Val::Object(o),
+        }
+    }
+
+    fn as_str(self) -> Option<&'v str> {
+        match self {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// A JSON object: a parsed `Map`, or the fields [`flat`] kept.
+trait Object {
+    fn get(&self, key: &str) -> Option<Val<'_>>;
+    fn contains_key(&self, key: &str) -> bool;
+}
+
+impl Object for Map<String, Value> {
+    fn get(&self, key: &str) -> Option<Val<'_>> {
+        Map::get(self, key).map(Val::of)
+    }
+
+    fn contains_key(&self, key: &str) -> bool {
+        Map::contains_key(self, key)
+    }
+}
+
+fn item_type<O: Object>(obj: &O) -> Option<&str> {
+    obj.get("type").and_then(Val::as_str)
 }
 
 /// The object that holds the story: the payload itself or the first text item of a wrapper.
@@ -143,7 +210,7 @@ fn first_item<'a>(
     };
     let chosen = objects
         .iter()
-        .find(|o| !item_type(o).is_some_and(|t| MEDIA_TYPES.contains(&t)))
+        .find(|o| !item_type(**o).is_some_and(|t| MEDIA_TYPES.contains(&t)))
         .unwrap_or(first);
     if objects.len() > 1 {
         warnings.push(format!(
@@ -154,29 +221,31 @@ fn first_item<'a>(
     Ok(chosen)
 }
 
-fn classify(obj: &Map<String, Value>) -> Format {
+fn classify<O: Object>(obj: &O) -> Format {
     if obj.contains_key("altids") && obj.contains_key("renditions") {
         return Format::ApMedia;
     }
-    const NINJS: &[&str] = &[
-        "uri",
-        "versioncreated",
-        "versionCreated",
-        "firstcreated",
-        "firstCreated",
-        "pubstatus",
-        "pubStatus",
-        "headlines",
-        "bodies",
-        "body_html",
-        "body_text",
-    ];
-    if NINJS.iter().any(|k| obj.contains_key(*k)) {
+    if NINJS_KEYS.iter().any(|k| obj.contains_key(k)) {
         Format::Ninjs
     } else {
         Format::Json
     }
 }
+
+/// Keys only ninjs uses.
+const NINJS_KEYS: &[&str] = &[
+    "uri",
+    "versioncreated",
+    "versionCreated",
+    "firstcreated",
+    "firstCreated",
+    "pubstatus",
+    "pubStatus",
+    "headlines",
+    "bodies",
+    "body_html",
+    "body_text",
+];
 
 fn type_name(v: &Value) -> &'static str {
     match v {
@@ -197,11 +266,11 @@ fn field_type(field: &str, expected: &'static str) -> DecodeError {
 }
 
 /// First non-null alias as a string; strings only (a number cannot be meant as text).
-fn text_field(obj: &Map<String, Value>, aliases: &[&str]) -> Result<Option<String>, DecodeError> {
+fn text_field<O: Object>(obj: &O, aliases: &[&str]) -> Result<Option<String>, DecodeError> {
     for &key in aliases {
         match obj.get(key) {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) => {
+            None | Some(Val::Null) => continue,
+            Some(Val::Str(s)) => {
                 let s = s.trim();
                 if s.is_empty() {
                     continue;
@@ -215,33 +284,33 @@ fn text_field(obj: &Map<String, Value>, aliases: &[&str]) -> Result<Option<Strin
 }
 
 /// Identifier-like fields: a string, or a number written as one.
-fn id_field(obj: &Map<String, Value>, aliases: &[&str]) -> Result<Option<String>, DecodeError> {
+fn id_field<O: Object>(obj: &O, aliases: &[&str]) -> Result<Option<String>, DecodeError> {
     for &key in aliases {
         match obj.get(key) {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) if s.trim().is_empty() => continue,
-            Some(Value::String(s)) => return Ok(Some(s.trim().to_owned())),
-            Some(Value::Number(n)) => return Ok(Some(n.to_string())),
+            None | Some(Val::Null) => continue,
+            Some(Val::Str(s)) if s.trim().is_empty() => continue,
+            Some(Val::Str(s)) => return Ok(Some(s.trim().to_owned())),
+            Some(Val::Number(n)) => return Ok(Some(n.to_string())),
             Some(_) => return Err(field_type(key, "a string or a number")),
         }
     }
     Ok(None)
 }
 
-fn version_field(
-    obj: &Map<String, Value>,
+fn version_field<O: Object>(
+    obj: &O,
     warnings: &mut Vec<String>,
 ) -> Result<Option<u64>, DecodeError> {
     match obj.get("version") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_u64() {
+        None | Some(Val::Null) => Ok(None),
+        Some(Val::Number(n)) => match n.as_u64() {
             Some(v) => Ok(Some(v)),
             None => {
                 warnings.push(format!("version {n} is not a whole number; ignored"));
                 Ok(None)
             }
         },
-        Some(Value::String(s)) => match s.trim().parse() {
+        Some(Val::Str(s)) => match s.trim().parse() {
             Ok(v) => Ok(Some(v)),
             Err(_) => {
                 warnings.push(format!("version {s:?} is not a whole number; ignored"));
@@ -262,10 +331,18 @@ fn body_text(s: &str) -> String {
 }
 
 fn looks_like_html(s: &str) -> bool {
-    s.contains("</") || s.contains("<p") || s.contains("<br") || s.contains("<div")
+    // One scan for '<', then the four tag starts at each.
+    let bytes = s.as_bytes();
+    memchr::memchr_iter(b'<', bytes).any(|i| {
+        let rest = &bytes[i + 1..];
+        rest.starts_with(b"/")
+            || rest.starts_with(b"p")
+            || rest.starts_with(b"br")
+            || rest.starts_with(b"div")
+    })
 }
 
-fn body_field(obj: &Map<String, Value>) -> Result<Option<String>, DecodeError> {
+fn body_field<O: Object>(obj: &O) -> Result<Option<String>, DecodeError> {
     const ALIASES: &[&str] = &[
         "body_html",
         "article_html",
@@ -277,14 +354,14 @@ fn body_field(obj: &Map<String, Value>) -> Result<Option<String>, DecodeError> {
     ];
     for &key in ALIASES {
         match obj.get(key) {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) => {
+            None | Some(Val::Null) => continue,
+            Some(Val::Str(s)) => {
                 let text = body_text(s);
                 if !text.is_empty() {
                     return Ok(Some(text));
                 }
             }
-            Some(Value::Array(parts)) => {
+            Some(Val::Array(parts)) => {
                 let mut paras = Vec::with_capacity(parts.len());
                 for p in parts {
                     match p {
@@ -309,12 +386,12 @@ fn body_field(obj: &Map<String, Value>) -> Result<Option<String>, DecodeError> {
 }
 
 /// ninjs 2/3 `headlines` / `bodies`: the entry with role "main" (or no role), else the first.
-fn role_list(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, DecodeError> {
+fn role_list<O: Object>(obj: &O, key: &str) -> Result<Option<String>, DecodeError> {
     let Some(v) = obj.get(key) else {
         return Ok(None);
     };
-    let Value::Array(entries) = v else {
-        if v.is_null() {
+    let Val::Array(entries) = v else {
+        if matches!(v, Val::Null) {
             return Ok(None);
         }
         return Err(field_type(key, "an array of {role, value} objects"));
@@ -336,7 +413,7 @@ fn role_list(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, Deco
     Ok(chosen.map(str::to_owned))
 }
 
-fn source_field(obj: &Map<String, Value>) -> Result<Option<String>, DecodeError> {
+fn source_field<O: Object>(obj: &O) -> Result<Option<String>, DecodeError> {
     if let Some(s) = text_field(
         obj,
         &["source", "creditline", "copyrightholder", "copyrightHolder"],
@@ -344,22 +421,22 @@ fn source_field(obj: &Map<String, Value>) -> Result<Option<String>, DecodeError>
         return Ok(Some(s));
     }
     match obj.get("provider") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
-        Some(Value::Object(p)) => text_field(p, &["name", "literal"]),
+        Some(Val::Str(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
+        Some(Val::Object(p)) => text_field(p, &["name", "literal"]),
         _ => Ok(None),
     }
 }
 
-fn edit_signal(obj: &Map<String, Value>) -> Option<EditSignal> {
+fn edit_signal<O: Object>(obj: &O) -> Option<EditSignal> {
     let status = obj
         .get("pubstatus")
         .or_else(|| obj.get("pubStatus"))
-        .and_then(Value::as_str)
+        .and_then(Val::as_str)
         .unwrap_or("");
     if status.contains("canceled") || status.contains("withheld") {
         return Some(EditSignal::Kill);
     }
-    if let Some(s) = obj.get("edit_signal").and_then(Value::as_str) {
+    if let Some(s) = obj.get("edit_signal").and_then(Val::as_str) {
         match s.to_ascii_lowercase().as_str() {
             "kill" => return Some(EditSignal::Kill),
             "correction" => return Some(EditSignal::Correction),
@@ -368,8 +445,8 @@ fn edit_signal(obj: &Map<String, Value>) -> Option<EditSignal> {
         }
     }
     let signals: Vec<&str> = match obj.get("signal").or_else(|| obj.get("signals")) {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        Some(Val::Str(s)) => vec![s],
+        Some(Val::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
     };
     if signals.iter().any(|s| s.ends_with("correction")) {
@@ -381,7 +458,7 @@ fn edit_signal(obj: &Map<String, Value>) -> Option<EditSignal> {
     }
 }
 
-fn fields(obj: &Map<String, Value>) -> Result<Story, DecodeError> {
+fn fields<O: Object>(obj: &O) -> Result<Story, DecodeError> {
     let mut warnings = Vec::new();
     let headline = match text_field(obj, &["headline", "headLine"])? {
         Some(h) => Some(h),
@@ -394,23 +471,23 @@ fn fields(obj: &Map<String, Value>) -> Result<Story, DecodeError> {
         id: id_field(obj, &["id", "guid", "uri", "urn"])?,
         version: version_field(obj, &mut warnings)?,
         source: source_field(obj)?,
-        headline: headline.map(|h| html::decode_entities(&h).into_owned()),
+        headline: headline.map(|h| {
+            let decoded = match html::decode_entities(&h) {
+                std::borrow::Cow::Owned(decoded) => Some(decoded),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            decoded.unwrap_or(h)
+        }),
         body: body_field(obj)?.unwrap_or_default(),
-        dateline: text_field(obj, &["dateline", "located"])?
-            .map(|d| d.trim_end_matches([' ', '-']).to_owned()),
-        published_raw: id_field(
-            obj,
-            &[
-                "published_at",
-                "published",
-                "date",
-                "versioncreated",
-                "versionCreated",
-                "version_created",
-                "firstcreated",
-                "firstCreated",
-            ],
-        )?,
+        dateline: text_field(obj, &["dateline", "located"])?.map(|d| {
+            let t = d.trim_end_matches([' ', '-']);
+            if t.len() == d.len() {
+                d
+            } else {
+                t.to_owned()
+            }
+        }),
+        published_raw: id_field(obj, PUBLISHED_ALIASES)?,
         url: text_field(obj, &["url", "link", "canonical_url", "web_url"])?,
         language: text_field(obj, &["language", "lang"])?,
         edit_signal: edit_signal(obj),
@@ -419,6 +496,17 @@ fn fields(obj: &Map<String, Value>) -> Result<Story, DecodeError> {
     };
     Ok(story)
 }
+
+const PUBLISHED_ALIASES: &[&str] = &[
+    "published_at",
+    "published",
+    "date",
+    "versioncreated",
+    "versionCreated",
+    "version_created",
+    "firstcreated",
+    "firstCreated",
+];
 
 #[cfg(test)]
 mod tests {

@@ -73,6 +73,14 @@ fn is_furniture(line: &str) -> bool {
     if t.is_empty() {
         return false;
     }
+    // Every sign-off and furniture start begins with one of these bytes, once lowercased
+    // (0xe2 is the first byte of "©", 0xc2, with the same bit set).
+    if !matches!(
+        t[0] | 0x20,
+        b'a' | b'c' | b'd' | b'e' | b'f' | b'r' | b's' | b'(' | b'-' | 0xe2
+    ) {
+        return false;
+    }
     if t.len() <= 12 && SIGN_OFFS.iter().any(|s| t.eq_ignore_ascii_case(s)) {
         return true;
     }
@@ -123,26 +131,96 @@ impl Fingerprinter {
     }
 }
 
+/// Hash each word of `text` (a run of alphanumeric characters, lowercased) into `out`.
+///
+/// ASCII words, nearly all of them, are hashed in place (or from a lowercased copy on the
+/// stack); a word with other characters is lowercased into `word` first.
 fn push_words(text: &str, word: &mut Vec<u8>, out: &mut Vec<u64>) {
-    word.clear();
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            if c.is_ascii() {
-                word.push(c.to_ascii_lowercase() as u8);
-            } else {
-                let mut buf = [0u8; 4];
-                for lc in c.to_lowercase() {
-                    word.extend_from_slice(lc.encode_utf8(&mut buf).as_bytes());
-                }
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() && !b.is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        // A word starts here, unless this is a non-ASCII character that is not alphanumeric.
+        let start = i;
+        let mut class = 0u8;
+        while let Some(&c) = bytes.get(i) {
+            let c = ASCII_CLASS[usize::from(c)];
+            if c & ALNUM == 0 {
+                break;
             }
-        } else if !word.is_empty() {
+            class |= c;
+            i += 1;
+        }
+        if i == bytes.len() || bytes[i].is_ascii() {
+            if i > start {
+                out.push(hash_ascii_word(&bytes[start..i], class & UPPER != 0));
+            }
+            continue;
+        }
+        // The word goes on (or starts) with a non-ASCII character: the general path.
+        word.clear();
+        word.extend(bytes[start..i].iter().map(u8::to_ascii_lowercase));
+        for c in text[i..].chars() {
+            if c.is_alphanumeric() {
+                if c.is_ascii() {
+                    word.push(c.to_ascii_lowercase() as u8);
+                } else {
+                    let mut buf = [0u8; 4];
+                    for lc in c.to_lowercase() {
+                        word.extend_from_slice(lc.encode_utf8(&mut buf).as_bytes());
+                    }
+                }
+                i += c.len_utf8();
+            } else {
+                break;
+            }
+        }
+        if word.is_empty() {
+            // A non-ASCII character that is not alphanumeric.
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+        } else {
             out.push(xxh3_64(word));
-            word.clear();
         }
     }
-    if !word.is_empty() {
-        out.push(xxh3_64(word));
-        word.clear();
+}
+
+const ALNUM: u8 = 1;
+const UPPER: u8 = 2;
+
+/// Per byte: [`ALNUM`] for ASCII letters and digits, [`UPPER`] as well for capitals.
+static ASCII_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            table[b] = ALNUM;
+        }
+        if c.is_ascii_uppercase() {
+            table[b] |= UPPER;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// xxh3 of an ASCII word, lowercased.
+fn hash_ascii_word(word: &[u8], upper: bool) -> u64 {
+    if !upper {
+        return xxh3_64(word);
+    }
+    let mut buf = [0u8; 32];
+    match buf.get_mut(..word.len()) {
+        Some(lower) => {
+            lower.copy_from_slice(word);
+            lower.make_ascii_lowercase();
+            xxh3_64(lower)
+        }
+        None => xxh3_64(&word.to_ascii_lowercase()),
     }
 }
 

@@ -128,12 +128,16 @@ const PREFIXES: &[&str] = &[
     "caption:",
 ];
 
-/// First bytes of [`PREFIXES`] (lowercase), to skip the prefix scan for most lines.
-static PREFIX_FIRST_BYTES: LazyLock<Vec<u8>> = LazyLock::new(|| {
-    let mut v: Vec<u8> = PREFIXES.iter().filter_map(|p| p.bytes().next()).collect();
-    v.sort_unstable();
-    v.dedup();
-    v
+/// [`PREFIXES`] by their first byte (lowercase): a line is compared only with the prefixes
+/// that start like it.
+static PREFIXES_BY_FIRST_BYTE: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
+    let mut table = vec![Vec::new(); 256];
+    for p in PREFIXES {
+        if let Some(&b) = p.as_bytes().first() {
+            table[usize::from(b)].push(*p);
+        }
+    }
+    table
 });
 
 /// Words that, inside a trailing parenthesis, make a line a photo caption: "(AFP file photo)".
@@ -208,10 +212,9 @@ pub(crate) fn classify(text: &str) -> Option<Furniture> {
         return Some(Furniture::Phrase);
     }
     let first = text.as_bytes().first().map_or(0, u8::to_ascii_lowercase);
-    let has_prefix = PREFIX_FIRST_BYTES.contains(&first)
-        && PREFIXES
-            .iter()
-            .any(|p| p.as_bytes()[0] == first && starts_with_ci(text, p));
+    let has_prefix = PREFIXES_BY_FIRST_BYTE[usize::from(first)]
+        .iter()
+        .any(|p| starts_with_ci(text, p));
     if has_prefix {
         return if starts_with_ci(text, "photo")
             || starts_with_ci(text, "image")
@@ -238,8 +241,9 @@ fn is_caption(text: &str) -> bool {
     if text.len() > 300 {
         return false;
     }
-    if let Some(open) = text.rfind('(') {
-        if text.ends_with(')') {
+    // Both tests are cheap to rule out before searching the line.
+    if text.ends_with(')') {
+        if let Some(open) = text.rfind('(') {
             let inner = text[open + 1..text.len() - 1].to_lowercase();
             if inner.len() <= 60
                 && inner
@@ -250,12 +254,17 @@ fn is_caption(text: &str) -> bool {
             }
         }
     }
+    // A credit starts with an agency name: r(euters), a(fp, p), e(pa), g(etty).
+    let starts_agency = text
+        .bytes()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b | 0x20, b'r' | b'a' | b'e' | b'g') || !b.is_ascii());
+    if text.len() > 80 || text.ends_with('.') || !starts_agency {
+        return false;
+    }
     if let Some(slash) = text.find('/') {
         let head = text[..slash].trim();
-        if text.len() <= 80
-            && CREDIT_AGENCIES.iter().any(|a| head.eq_ignore_ascii_case(a))
-            && !text.ends_with('.')
-        {
+        if CREDIT_AGENCIES.iter().any(|a| head.eq_ignore_ascii_case(a)) {
             return true;
         }
     }

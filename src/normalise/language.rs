@@ -50,27 +50,20 @@ pub(crate) fn normalise_tag(raw: &str) -> Result<String, BadTag> {
     Ok(out)
 }
 
-/// Frequent English function words that are rare as words in other languages. Words shared
-/// with common European languages ("in", "is", "on", "as", "die", "he") are left out.
-const ENGLISH_MARKERS: &[&str] = &[
-    "the", "of", "and", "to", "said", "for", "that", "with", "by", "from", "has", "have", "will",
-    "its", "were", "are", "would", "which", "this", "they", "their", "been", "it", "was", "but",
-    "not", "had", "after", "about", "who", "also",
-];
-
 /// Detect the language of a sample; `None` when it is too short or the guess unreliable.
 ///
-/// whatlang scores every language of the script, which costs tens of microseconds per story.
-/// Text where these English function words make up a large share of the words cannot be
-/// anything else, so it is answered directly; everything else goes to whatlang.
+/// whatlang scores the text against 300 trigrams of every allowed language of its script, a
+/// few hundred thousand instructions per story. Most wire copy settles much earlier, on the
+/// share of frequent function words (see [`Votes::settled`]); only what they leave open goes
+/// to whatlang.
 pub(crate) fn detect(sample: &str) -> Option<&'static str> {
     let sample = prefix_at_char_boundary(sample, MAX_DETECT_BYTES);
-    let letters = sample.chars().filter(|c| c.is_alphabetic()).count();
-    if letters < MIN_DETECT_BYTES {
+    let votes = Votes::count(sample);
+    if votes.letters < MIN_DETECT_BYTES {
         return None;
     }
-    if is_plainly_english(sample) {
-        return Some("en");
+    if let Some(lang) = votes.settled() {
+        return Some(lang);
     }
     let info = DETECTOR.detect(sample)?;
     if !info.is_reliable() {
@@ -90,28 +83,270 @@ static DETECTOR: std::sync::LazyLock<whatlang::Detector> = std::sync::LazyLock::
     ])
 });
 
-fn is_plainly_english(sample: &str) -> bool {
-    let mut words = 0usize;
-    let mut hits = 0usize;
-    for w in sample.split(|c: char| !c.is_alphabetic()) {
-        if w.is_empty() {
-            continue;
+/// Frequent English function words that are rare as words in other languages. Words shared
+/// with common European languages ("in", "is", "on", "as", "die", "he") are left out.
+const ENGLISH_MARKERS: &str = "the of and to said for that with by from has have will its were \
+    are would which this they their been it was but not had after about who also";
+
+/// Frequent English words of news and business copy, and the wire abbreviations of tables of
+/// results ("Shr 34 cts vs 22 cts"), again without words that other languages spell the same
+/// way ("total", "record", "bank", "profit", "net", "per", "police").
+const ENGLISH_WORDS: &str = "if we she his him them there what when where how any some more \
+    most only into out up down off than then now new can could should may might must does did \
+    being our you your yes one two three four five seven eight nine first third next year years \
+    week weeks month months day days today yesterday time people government officials official \
+    country state states world city told says say saying added according since while during \
+    before against between because however expected expects market markets company companies \
+    shares share price prices priced percent rose fell higher lower high low rate rates growth \
+    economy economic trade trading oil banks billion million analysts investors interest close \
+    closing opening bid offer offered offering issue issued following based reported results \
+    estimated estimate current previous ended ending operations operating extraordinary \
+    discontinued adjusted restated respectively owned business underwriting securities cash \
+    board agreement agreed plans deal talks meeting policy money supply output demand exports \
+    imports corn sugar coffee cocoa silver copper barrels bushels shipment shipments foreign \
+    british japanese french german corp inc ltd group unit units full trust investment industry \
+    financial chairman spokesman statement announced increase increased rise drop cut cuts \
+    raised raise sharply slightly around nearly almost further again well such many much very \
+    made make take taken given give set put get going called used little small short \
+    early late later end each both same own back away loss losses earnings income quarter pay \
+    payable payment includes include including excludes exclude excluding tax pretax prior \
+    stocks debt loan loans bond bonds futures exchange dealers april march january february \
+    june july october vs dlrs dlr mln bln cts ct shr shrs qtr qtly mths oper div revs stg nil";
+
+/// Frequent German function words that no other allowed language writes the same way ("die"
+/// and "der" are Dutch and Danish words too).
+const GERMAN_MARKERS: &str = "und ist nicht mit von sich auf eine einen einer einem ein auch \
+    wird wurde werden für bei nach zu im zum zur über dass oder aber hat haben sind noch sagte";
+
+/// The same for French ("la", "le", "de", "il" are shared with Spanish, Italian, Catalan).
+const FRENCH_MARKERS: &str = "des du et est une dans pour pas qui sur au aux avec par cette \
+    sont ont été elle ils mais leur selon ses";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    /// One of [`ENGLISH_MARKERS`].
+    English,
+    /// One of [`ENGLISH_WORDS`].
+    EnglishWord,
+    German,
+    French,
+}
+
+/// Longest marker word in bytes; longer words are not looked up.
+const MAX_MARKER_BYTES: usize = 16;
+
+/// The marker words in an open-addressing table keyed by FNV-1a of the lower-case word:
+/// one probe per word of the sample.
+struct MarkerTable {
+    /// (hash, word, marker); hash 0 marks an empty slot. The length is a power of two.
+    slots: Vec<(u64, &'static str, Marker)>,
+}
+
+static MARKERS: std::sync::LazyLock<MarkerTable> = std::sync::LazyLock::new(|| {
+    let lists = [
+        (ENGLISH_MARKERS, Marker::English),
+        (ENGLISH_WORDS, Marker::EnglishWord),
+        (GERMAN_MARKERS, Marker::German),
+        (FRENCH_MARKERS, Marker::French),
+    ];
+    let words: Vec<(&'static str, Marker)> = lists
+        .iter()
+        .flat_map(|&(list, marker)| list.split_whitespace().map(move |w| (w, marker)))
+        .collect();
+    let size = (words.len() * 4).next_power_of_two();
+    let mut slots = vec![(0, "", Marker::English); size];
+    for (word, marker) in words {
+        let hash = word_hash(word.as_bytes());
+        let mut i = (hash as usize) & (size - 1);
+        // A word listed twice keeps its first marker.
+        while slots[i].0 != 0 && slots[i].1 != word {
+            i = (i + 1) & (size - 1);
         }
-        words += 1;
-        // A hundred words settle it either way.
-        if words > 100 {
-            break;
-        }
-        if w.len() <= 5 && w.is_ascii() {
-            let mut buf = [0u8; 5];
-            buf[..w.len()].copy_from_slice(w.as_bytes());
-            buf.make_ascii_lowercase();
-            if ENGLISH_MARKERS.contains(&std::str::from_utf8(&buf[..w.len()]).unwrap_or("")) {
-                hits += 1;
-            }
+        if slots[i].0 == 0 {
+            slots[i] = (hash, word, marker);
         }
     }
-    hits >= 4 && hits * 100 >= words * 18
+    MarkerTable { slots }
+});
+
+impl MarkerTable {
+    /// The marker of a word whose [`word_hash`] is `hash`, ignoring ASCII case (other
+    /// letters come lowercased).
+    fn get(&self, hash: u64, word: &[u8]) -> Option<Marker> {
+        let mask = self.slots.len() - 1;
+        let mut i = (hash as usize) & mask;
+        loop {
+            let (h, w, marker) = self.slots[i];
+            if h == 0 {
+                return None;
+            }
+            if h == hash && w.as_bytes().eq_ignore_ascii_case(word) {
+                return Some(marker);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+#[inline]
+fn fnv_mix(h: u64, lower: u8) -> u64 {
+    (h ^ u64::from(lower)).wrapping_mul(0x0000_0100_0000_01b3)
+}
+
+/// FNV-1a over the ASCII-lowercased bytes.
+fn word_hash(word: &[u8]) -> u64 {
+    word.iter()
+        .fold(FNV_OFFSET, |h, &b| fnv_mix(h, b.to_ascii_lowercase()))
+        .max(1)
+}
+
+/// What one pass over a sample counts: its letters, and marker words among its first hundred
+/// words (a hundred words settle it either way).
+#[derive(Debug, Default, Clone, Copy)]
+struct Votes {
+    letters: usize,
+    /// Words seen, up to 101 (the word that ends the count is included).
+    words: usize,
+    english: usize,
+    english_words: usize,
+    german: usize,
+    french: usize,
+}
+
+impl Votes {
+    fn count(sample: &str) -> Votes {
+        let markers = &*MARKERS;
+        let mut votes = Votes::default();
+        let bytes = sample.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if votes.surely_english() {
+                break;
+            }
+            let b = bytes[i];
+            if b.is_ascii_alphabetic() {
+                // An ASCII word, hashed as it is scanned (letters lowercase with one OR).
+                let start = i;
+                let mut h = FNV_OFFSET;
+                while let Some(&b) = bytes.get(i).filter(|b| b.is_ascii_alphabetic()) {
+                    h = fnv_mix(h, b | 0x20);
+                    i += 1;
+                }
+                votes.letters += i - start;
+                // Only a non-ASCII character can go on with the word.
+                let goes_on = bytes.get(i).is_some_and(|b| !b.is_ascii())
+                    && sample[i..].chars().next().is_some_and(char::is_alphabetic);
+                if goes_on {
+                    // The word goes on with other letters.
+                    i = votes.scan_word(sample, i);
+                    votes.word(markers, &sample[start..i], None);
+                } else {
+                    votes.word(markers, &sample[start..i], Some(h.max(1)));
+                }
+            } else if b.is_ascii() {
+                i += 1;
+            } else {
+                let c = sample[i..].chars().next().unwrap_or(' ');
+                if c.is_alphabetic() {
+                    let start = i;
+                    i = votes.scan_word(sample, i);
+                    votes.word(markers, &sample[start..i], None);
+                } else {
+                    i += c.len_utf8();
+                }
+            }
+        }
+        votes
+    }
+
+    /// Count the letters of the word going on at byte `i`; returns where it ends.
+    fn scan_word(&mut self, sample: &str, mut i: usize) -> usize {
+        for c in sample[i..].chars() {
+            if !c.is_alphabetic() {
+                break;
+            }
+            self.letters += 1;
+            i += c.len_utf8();
+        }
+        i
+    }
+
+    /// One word; `ascii_hash` is its [`word_hash`] when it is ASCII.
+    fn word(&mut self, markers: &MarkerTable, word: &str, ascii_hash: Option<u64>) {
+        if self.words > 100 {
+            return;
+        }
+        self.words += 1;
+        if self.words > 100 || word.len() > MAX_MARKER_BYTES {
+            return;
+        }
+        let marker = match ascii_hash {
+            Some(hash) => markers.get(hash, word.as_bytes()),
+            None => {
+                let mut buf = [0u8; MAX_MARKER_BYTES];
+                let mut n = 0;
+                for c in word.chars().flat_map(char::to_lowercase) {
+                    let Some(dst) = buf.get_mut(n..n + c.len_utf8()) else {
+                        return;
+                    };
+                    c.encode_utf8(dst);
+                    n += c.len_utf8();
+                }
+                markers.get(word_hash(&buf[..n]), &buf[..n])
+            }
+        };
+        match marker {
+            Some(Marker::English) => self.english += 1,
+            Some(Marker::EnglishWord) => self.english_words += 1,
+            Some(Marker::German) => self.german += 1,
+            Some(Marker::French) => self.french += 1,
+            None => {}
+        }
+    }
+
+    /// Whether the rest of the sample cannot change the verdict: enough English markers for
+    /// the first rule of [`Votes::settled`] however many words follow (at most 101 count),
+    /// and enough letters to detect at all.
+    fn surely_english(&self) -> bool {
+        self.english * 100 >= 101 * 18 && self.english >= 4 && self.letters >= MIN_DETECT_BYTES
+    }
+
+    /// The language the marker words leave no doubt about, if any.
+    ///
+    /// - English function words are a fifth of the words of English prose and rare anywhere
+    ///   else: a large share settles it, and so does a smaller one that no other language's
+    ///   markers come near.
+    /// - English tables of results and prices carry few function words but are made of common
+    ///   English words and wire abbreviations ("Shr 34 cts vs 22 cts").
+    /// - German and French prose have their own frequent function words.
+    ///
+    /// Everything else (other languages, mixed or word-poor text) is left to whatlang.
+    fn settled(&self) -> Option<&'static str> {
+        let words = self.words;
+        let english = self.english;
+        let others = self.german + self.french;
+        if english >= 4 && english * 100 >= words * 18 {
+            return Some("en");
+        }
+        if english >= 5 && english * 100 >= words * 9 && others * 4 <= english {
+            return Some("en");
+        }
+        let german = self.german;
+        if german >= 4 && german * 100 >= words * 12 && (english + self.french) * 4 <= german {
+            return Some("de");
+        }
+        let french = self.french;
+        if french >= 4 && french * 100 >= words * 12 && (english + self.german) * 4 <= french {
+            return Some("fr");
+        }
+        let common = english + self.english_words;
+        if common >= 4 && common * 100 >= words * 35 && others * 4 <= common {
+            return Some("en");
+        }
+        None
+    }
 }
 
 /// The text detection looks at: a mixed-case headline and the prose paragraphs (tables of
@@ -254,15 +489,71 @@ mod tests {
         let es = "El banco central subió el martes los tipos de interés y dijo que la \
                   inflación seguía siendo demasiado alta y que habría más subidas.";
         assert_eq!(detect(en), Some("en"));
-        assert!(is_plainly_english(en));
+        assert_eq!(settled(en), Some("en"));
         assert_eq!(detect(de), Some("de"));
-        assert!(!is_plainly_english(de));
+        assert_eq!(settled(de), Some("de"));
+        // Spanish is left to whatlang.
         assert_eq!(detect(es), Some("es"));
-        assert!(!is_plainly_english(es));
+        assert_eq!(settled(es), None);
         let fr = "La banque centrale a relevé mardi ses taux d'intérêt, estimant que \
                   l'inflation restait trop élevée et que d'autres hausses étaient possibles.";
         assert_eq!(detect(fr), Some("fr"));
-        assert!(!is_plainly_english(fr));
+        // Few markers: whatlang decides.
+        assert_eq!(settled(fr), None);
+        let fr = "Le gouvernement a annoncé mardi qu'il allait réduire les impôts des ménages, \
+                  selon un communiqué publié dans la soirée. Les syndicats ont dénoncé une \
+                  mesure qui ne profite pas aux plus modestes et qui sera financée par des \
+                  économies sur les dépenses publiques.";
+        assert_eq!(settled(fr), Some("fr"));
+        assert_eq!(detect(fr), Some("fr"));
+        let it = "La banca centrale ha alzato martedì i tassi di interesse, affermando che \
+                  l'inflazione resta troppo alta e che sono possibili ulteriori rialzi.";
+        assert_eq!(detect(it), Some("it"));
+        assert_eq!(settled(it), None);
+    }
+
+    /// What the markers settle, checked against what whatlang says when it is sure.
+    fn settled(sample: &str) -> Option<&'static str> {
+        let settled = Votes::count(sample).settled();
+        if let (Some(lang), Some(info)) = (settled, DETECTOR.detect(sample)) {
+            if info.is_reliable() {
+                assert_eq!(iso639_1(info.lang().code()), Some(lang), "{sample}");
+            }
+        }
+        settled
+    }
+
+    #[test]
+    fn english_tables_settle_without_trigrams() {
+        let results = "Shr 34 cts vs 22 cts Net 1,234,000 vs 987,000 Revs 12.3 mln vs \
+                       11.1 mln Nine mths Shr 98 cts vs 71 cts";
+        assert_eq!(settled(results), Some("en"));
+        assert_eq!(detect(results), Some("en"));
+        let prices = "Silver up 15.0 cts per oz Copper up 0.15 cts per lb Gold (Comex) up \
+                      2.00 dlrs per oz Sugar 11 off 0.09 cts per lb Coffee c up 0.26 cts per lb";
+        assert_eq!(detect(prices), Some("en"));
+        // German figures with an English "vs" are not English.
+        let german = "Umsatz 12,3 Mio Euro vs 11,1 Mio Euro, Gewinn je Aktie 1,20 Euro vs \
+                      0,95 Euro, Dividende unverändert";
+        assert_ne!(settled(german), Some("en"));
+    }
+
+    #[test]
+    fn marker_words_are_unique_per_language() {
+        let lists = [
+            ENGLISH_MARKERS,
+            ENGLISH_WORDS,
+            GERMAN_MARKERS,
+            FRENCH_MARKERS,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for list in lists {
+            for w in list.split_whitespace() {
+                assert!(seen.insert(w), "{w} listed twice");
+                assert!(w.len() <= MAX_MARKER_BYTES, "{w}");
+                assert_eq!(w, w.to_lowercase(), "{w}");
+            }
+        }
     }
 
     #[test]

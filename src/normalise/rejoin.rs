@@ -5,6 +5,7 @@
 
 use super::furniture::strip_bullet;
 use super::lines::Line;
+use super::time::has_ascii_digit;
 
 /// Wrapped copy has its longest line within this range (in characters).
 const WRAP_MIN: usize = 40;
@@ -15,6 +16,9 @@ const TABLE_WORDS: [&str; 11] = [
     "--", "-", "vs", "vs.", "up", "off", "unch", "untrd", "nil", "n/a", "nc",
 ];
 
+/// Longest of [`TABLE_WORDS`]: longer tokens skip the comparison.
+const TABLE_WORD_MAX: usize = 5;
+
 /// A paragraph: prose, or a run of table rows kept on separate lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Paragraph {
@@ -24,27 +28,45 @@ pub(crate) struct Paragraph {
 
 /// Columns of figures: mostly numeric tokens, or a "Label 12 vs 10" comparison.
 pub(crate) fn is_tabular(text: &str) -> bool {
-    if text.len() > 90 || text.ends_with('.') || !text.bytes().any(|b| b.is_ascii_digit()) {
+    if text.len() > 90 || text.ends_with('.') || !has_ascii_digit(text.as_bytes()) {
         return false;
     }
     let mut n = 0usize;
     let mut numeric = 0usize;
     let mut digits = 0usize;
     let mut vs = false;
-    for token in text.split_whitespace() {
+    let mut token = |token: &[u8]| -> bool {
         n += 1;
-        if token.ends_with(',') || token.ends_with(';') {
+        if token.ends_with(b",") || token.ends_with(b";") {
             // Prose lists figures with commas ("4,340, 4,345 and 4,350 dlrs").
             return false;
         }
-        let has_digit = token.bytes().any(|b| b.is_ascii_digit());
+        let has_digit = token.iter().any(u8::is_ascii_digit);
         if has_digit {
             digits += 1;
             numeric += 1;
-        } else if TABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(token)) {
+        } else if token.len() <= TABLE_WORD_MAX
+            && TABLE_WORDS
+                .iter()
+                .any(|w| w.as_bytes().eq_ignore_ascii_case(token))
+        {
             numeric += 1;
-            vs |= token.eq_ignore_ascii_case("vs") || token.eq_ignore_ascii_case("vs.");
+            vs |= token.eq_ignore_ascii_case(b"vs") || token.eq_ignore_ascii_case(b"vs.");
         }
+        true
+    };
+    // ASCII text splits on ASCII whitespace bytes, which is all `split_whitespace` would split
+    // it on, without decoding characters.
+    let complete = if text.is_ascii() {
+        text.as_bytes()
+            .split(|b| matches!(b, b' ' | b'\t'..=b'\r'))
+            .filter(|t| !t.is_empty())
+            .all(&mut token)
+    } else {
+        text.split_whitespace().all(|t| token(t.as_bytes()))
+    };
+    if !complete {
+        return false;
     }
     if n < 2 || digits == 0 || text.ends_with('.') {
         return false;
@@ -138,6 +160,10 @@ mod tests {
 
     #[test]
     fn tabular() {
+        assert_eq!(
+            TABLE_WORDS.iter().map(|w| w.len()).max(),
+            Some(TABLE_WORD_MAX)
+        );
         assert!(is_tabular("Shr 34 cts vs 1.19 dlrs"));
         assert!(is_tabular("Net 807,000 vs 2,858,000"));
         assert!(is_tabular("MAY7 10225 UP 21"));

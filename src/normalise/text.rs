@@ -97,12 +97,23 @@ fn clean_ascii_block(input: &[u8]) -> String {
     let mut pending_spaces = 0usize;
     let mut at_line_start = true;
     let mut i = 0;
+    let printable = |b: u8| matches!(b, b'!'..=b'~');
     while i < input.len() {
-        // Copy a run of printable characters in one go.
-        let run = input[i..]
-            .iter()
-            .position(|b| !matches!(b, b'!'..=b'~'))
-            .map_or(input.len(), |p| i + p);
+        // Copy a run of printable characters in one go, single spaces between words included:
+        // they stay as they are.
+        let mut run = i;
+        while run < input.len() {
+            if printable(input[run]) {
+                run += 1;
+            } else if input[run] == b' '
+                && run > i
+                && input.get(run + 1).is_some_and(|&b| printable(b))
+            {
+                run += 2;
+            } else {
+                break;
+            }
+        }
         if run > i {
             if pending_spaces > 0 {
                 let n = if at_line_start { pending_spaces } else { 1 };

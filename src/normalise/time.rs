@@ -506,36 +506,56 @@ fn read_zone(token: &str, f: &mut Fields) -> Result<(), TimeError> {
 }
 
 /// A run of exactly four digits starting 19 or 20.
-fn has_year(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut run = 0usize;
-    for (i, c) in b.iter().enumerate() {
-        if c.is_ascii_digit() {
-            run += 1;
-            continue;
-        }
-        if run == 4 && matches!(&b[i - 4..i - 2], b"19" | b"20") {
+/// Whether any byte is an ASCII digit, eight bytes at a time (most lines of text have none).
+pub(crate) fn has_ascii_digit(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // With the top bit cleared, adding 0x50 sets it from '0' on, adding 0x46 from ':' on;
+        // no byte carries into the next.
+        let low = x & !HIGH;
+        if low.wrapping_add(ONES * 0x50) & !low.wrapping_add(ONES * 0x46) & !x & HIGH != 0 {
             return true;
         }
-        run = 0;
     }
-    run == 4 && matches!(&b[b.len() - 4..b.len() - 2], b"19" | b"20")
+    chunks.remainder().iter().any(u8::is_ascii_digit)
+}
+
+/// A run of exactly four digits starting with 19 or 20.
+fn has_year(s: &str) -> bool {
+    let b = s.as_bytes();
+    // Runs that can be years start at a 1 or a 2: only those are looked at.
+    memchr::memchr2_iter(b'1', b'2', b).any(|i| {
+        (i == 0 || !b[i - 1].is_ascii_digit())
+            && b.len() >= i + 4
+            && matches!(&b[i..i + 2], b"19" | b"20")
+            && b[i + 2].is_ascii_digit()
+            && b[i + 3].is_ascii_digit()
+            && b.get(i + 4).is_none_or(|c| !c.is_ascii_digit())
+    })
 }
 
 /// Whether a whole line is just a timestamp (scraped pages repeat them in the header), with
 /// an optional "Published:"/"Updated" label. Returns the timestamp part.
 pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
-    if line.len() > 64 || !line.bytes().any(|b| b.is_ascii_digit()) {
+    if line.len() > 64 || !has_ascii_digit(line.as_bytes()) {
         return None;
     }
     let mut s = line;
-    for label in ["last updated", "published", "updated", "posted", "date"] {
-        if s.len() >= label.len()
-            && s.is_char_boundary(label.len())
-            && s[..label.len()].eq_ignore_ascii_case(label)
-        {
-            s = s[label.len()..].trim_start_matches([':', ' ', '-']);
-            break;
+    // Labels start with one of these letters: most lines skip the comparisons.
+    if matches!(line.as_bytes()[0] | 0x20, b'l' | b'p' | b'u' | b'd') {
+        for label in ["last updated", "published", "updated", "posted", "date"] {
+            if s.len() >= label.len()
+                && s.is_char_boundary(label.len())
+                && s[..label.len()].eq_ignore_ascii_case(label)
+            {
+                s = s[label.len()..].trim_start_matches([':', ' ', '-']);
+                break;
+            }
         }
     }
     // Needs a clock time or a year, so that "Feb 26" alone stays text (and most lines stop here).
@@ -692,6 +712,22 @@ mod tests {
     }
 
     #[test]
+    fn digit_test_finds_every_digit_in_every_position() {
+        for b in 0..=255u8 {
+            for pos in 0..19 {
+                let mut text = vec![b'x'; 19];
+                text[pos] = b;
+                assert_eq!(
+                    has_ascii_digit(&text),
+                    b.is_ascii_digit(),
+                    "{b:#x} at {pos}"
+                );
+            }
+        }
+        assert!(!has_ascii_digit(b""));
+    }
+
+    #[test]
     fn timestamp_lines() {
         assert!(timestamp_line("07 Feb 2024 01:02:02 GMT9").is_some());
         assert!(timestamp_line("Updated: 7 February 2024").is_some());
@@ -701,6 +737,10 @@ mod tests {
         assert!(
             has_year("in 1987")
                 && has_year("2024-02-07")
+                && has_year("1987")
+                && has_year("x 12 2001")
+                && !has_year("12019")
+                && !has_year("2")
                 && !has_year("19870")
                 && !has_year("1887")
         );

@@ -343,13 +343,10 @@ impl CountryTagger {
         let end = seg.end.min(bytes.len());
         let mut pos = seg.start;
         while pos < end {
-            let Some(off) = bytes[pos..end]
-                .iter()
-                .position(|&b| b.is_ascii_uppercase() || b >= 0xC0)
-            else {
+            let Some(next) = next_capital(bytes, pos, end) else {
                 break;
             };
-            pos += off;
+            pos = next;
             let starts_word = pos == seg.start || !ends_word_char(text, pos);
             let upper = bytes[pos].is_ascii_uppercase()
                 || text[pos..].chars().next().is_some_and(char::is_uppercase);
@@ -392,6 +389,41 @@ impl CountryTagger {
         let e = word_end(text, m.end(), entry.kind)?;
         Some((e, entry))
     }
+}
+
+/// The first byte in `bytes[from..end]` that is an ASCII capital or starts a non-ASCII letter
+/// (0xC0 and up), looked for eight bytes at a time.
+fn next_capital(bytes: &[u8], from: usize, end: usize) -> Option<usize> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let hay = &bytes[from..end];
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = from;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // Bytes 0xC0 and up have their two top bits set.
+        let high = x & (x << 1) & HIGH;
+        // ASCII 'A'..='Z': with the top bit cleared, adding 0x3F sets it from 'A' on and
+        // adding 0x25 from '[' on; no byte carries into the next.
+        let low = x & !HIGH;
+        let upper = low.wrapping_add(ONES * 0x3f) & !low.wrapping_add(ONES * 0x25) & !x & HIGH;
+        if high | upper != 0 {
+            if let Some(p) = chunk
+                .iter()
+                .position(|&b| b.is_ascii_uppercase() || b >= 0xC0)
+            {
+                return Some(base + p);
+            }
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b.is_ascii_uppercase() || b >= 0xC0)
+        .map(|p| base + p)
 }
 
 /// The character just before byte `i` is a letter or digit.
@@ -461,6 +493,14 @@ fn push_body(text: &mut String, segments: &mut Vec<Segment>, body: &str) {
             para += 1;
             start = text.len();
         }
+        if single_spaced(line.as_bytes()) {
+            // Already what the loop below would make of it: copied whole.
+            if text.len() > start {
+                text.push(' ');
+            }
+            text.push_str(line);
+            continue;
+        }
         for word in line.split_ascii_whitespace() {
             if text.len() > start {
                 text.push(' ');
@@ -471,6 +511,22 @@ fn push_body(text: &mut String, segments: &mut Vec<Segment>, body: &str) {
     if text.len() > start {
         finish_segment(text, segments, start, Place::Para(para));
     }
+}
+
+/// Non-empty, and its ASCII whitespace is single spaces between words.
+fn single_spaced(line: &[u8]) -> bool {
+    let mut after_space = true;
+    for &b in line {
+        if b.is_ascii_whitespace() {
+            if b != b' ' || after_space {
+                return false;
+            }
+            after_space = true;
+        } else {
+            after_space = false;
+        }
+    }
+    !after_space
 }
 
 /// What a matched name turned out to be.
@@ -1211,5 +1267,36 @@ mod tests {
     #[test]
     fn empty_story_has_no_countries() {
         assert!(tagger().tag(&Story::default()).is_empty());
+    }
+
+    #[test]
+    fn capitals_are_found_in_every_position() {
+        for b in 0..=255u8 {
+            let wanted = b.is_ascii_uppercase() || b >= 0xC0;
+            for pos in 0..19 {
+                let mut text = vec![b'x'; 19];
+                text[pos] = b;
+                let found = next_capital(&text, 0, text.len());
+                assert_eq!(found, wanted.then_some(pos), "{b:#x} at {pos}");
+                assert_eq!(
+                    next_capital(&text, pos.min(3), 19),
+                    found.filter(|&p| p >= pos.min(3))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn single_spaced_lines_are_copied_as_the_word_loop_would_write_them() {
+        for line in [
+            "a b c", "Iraq", "", " a", "a ", "a  b", "a\tb", "a\u{b}b", "é ü",
+        ] {
+            let words: Vec<&str> = line.split_ascii_whitespace().collect();
+            assert_eq!(
+                single_spaced(line.as_bytes()),
+                !words.is_empty() && words.join(" ") == line,
+                "{line:?}"
+            );
+        }
     }
 }

@@ -193,8 +193,8 @@ impl TopicTagger {
     /// and the concepts that got any.
     fn evidence(&self, story: &Story) -> (Vec<f32>, Vec<u16>) {
         let lex = &self.lexicon;
-        let mut counts: Vec<(u32, f32)> = Vec::new();
-        let mut hits: Vec<Hit> = Vec::new();
+        let mut counts: Vec<(u32, f32)> = Vec::with_capacity(64);
+        let mut hits: Vec<Hit> = Vec::with_capacity(64);
         if let Some(headline) = story.headline.as_deref() {
             lex.find(headline, &mut hits);
             self.count(headline, &hits, |_| HEADLINE_WEIGHT, &mut counts);
@@ -217,7 +217,7 @@ impl TopicTagger {
 
         counts.sort_unstable_by_key(|c| c.0);
         let mut evidence = vec![0.0f32; lex.concepts.len()];
-        let mut touched: Vec<u16> = Vec::new();
+        let mut touched: Vec<u16> = Vec::with_capacity(64);
         let mut i = 0;
         while i < counts.len() {
             let sense = counts[i].0;
