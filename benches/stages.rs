@@ -62,6 +62,7 @@ fn warm_index(config: &DedupConfig, earliest: DateTime<Utc>) -> DedupIndex {
         shingles: 64,
         filled: u32::MAX,
         sketch: std::array::from_fn::<u16, BINS, _>(|_| next() as u16),
+        input: 0,
     };
     for i in 0..WARM_ENTRIES {
         index.insert(entry(format!("warm-up-{i}"), 0));

@@ -13,7 +13,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use crate::config::StagesConfig;
 use crate::decode::decode;
-use crate::dedup::{DedupIndex, Entry};
+use crate::dedup::{fingerprint_story, DedupIndex, Entry, Fingerprint, Fingerprinter};
 use crate::error::{Rejection, TableError};
 use crate::model::{DedupDecision, EnrichedStory, Story, Tags};
 use crate::normalise::normalise;
@@ -34,7 +34,14 @@ pub struct Prepared {
     pub id: String,
     pub story: Story,
     pub tags: Tags,
+    /// The dedup fingerprint, computed here so only the lookup waits for input order.
+    pub fingerprint: Fingerprint,
     pub timings: StageTimings,
+}
+
+thread_local! {
+    /// Scratch buffers for fingerprinting, one set per thread that prepares stories.
+    static FINGERPRINTER: std::cell::RefCell<Fingerprinter> = std::cell::RefCell::new(Fingerprinter::new());
 }
 
 /// The stateless stages, built once from config.
@@ -75,11 +82,17 @@ impl Stages {
         let tags = self.tagger.tag(&story);
         timings.tag = started.elapsed().as_secs_f64();
 
+        let started = Instant::now();
+        let fingerprint =
+            FINGERPRINTER.with_borrow_mut(|f| fingerprint_story(&self.config.dedup, f, &story));
+        timings.dedup = started.elapsed().as_secs_f64();
+
         let id = story.id.clone().unwrap_or_else(|| content_id(&story));
         Ok(Prepared {
             id,
             story,
             tags,
+            fingerprint,
             timings,
         })
     }
@@ -115,8 +128,10 @@ pub fn decide_input(
 ) -> (EnrichedStory, Option<Entry>, StageTimings) {
     let started = Instant::now();
     let at = prepared.story.published_at.unwrap_or(received_at);
-    let (decision, admitted) = index.check_input(&prepared.story, &prepared.id, at, input);
-    prepared.timings.dedup = started.elapsed().as_secs_f64();
+    let fingerprint = std::mem::replace(&mut prepared.fingerprint, Fingerprint::EMPTY);
+    let (decision, admitted) =
+        index.check_fingerprinted(&prepared.story, &prepared.id, at, input, fingerprint);
+    prepared.timings.dedup += started.elapsed().as_secs_f64();
     let timings = prepared.timings;
     (enrich(prepared, decision), admitted, timings)
 }

@@ -86,7 +86,8 @@ fn near_duplicate_with_cut_paragraphs_and_furniture() {
     assert_eq!(d.status, DedupStatus::Duplicate, "{d:?}");
     assert_eq!(d.kind, Some(DuplicateKind::Near));
     assert_eq!(d.of.as_deref(), Some("a"));
-    assert!(d.similarity > 0.6 && d.similarity < 1.0, "{d:?}");
+    // A cut copy is wholly contained in the original: its similarity (containment) may be 1.
+    assert!(d.similarity > 0.6, "{d:?}");
 }
 
 #[test]

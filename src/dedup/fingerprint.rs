@@ -11,8 +11,6 @@
 //! 16 bits of each minimum are kept (b-bit MinHash): 64 bytes a story, with a 1/65536 chance
 //! that two different minima agree, corrected for in [`similarity`].
 
-use xxhash_rust::xxh3::xxh3_64;
-
 /// Sketch bins.
 pub const BINS: usize = 32;
 
@@ -27,6 +25,16 @@ pub struct Fingerprint {
     pub filled: u32,
     /// Low 16 bits of each bin's minimum.
     pub sketch: [u16; BINS],
+}
+
+impl Fingerprint {
+    /// No words: matches nothing.
+    pub const EMPTY: Fingerprint = Fingerprint {
+        exact: 0,
+        shingles: 0,
+        filled: 0,
+        sketch: [0; BINS],
+    };
 }
 
 /// Reusable scratch space, so fingerprinting does not allocate per story.
@@ -91,7 +99,21 @@ fn is_furniture(line: &str) -> bool {
 }
 
 fn token_hash_blah() -> u64 {
-    xxh3_64(b"blah")
+    word_hash(b"blah")
+}
+
+/// The hash of a word given its lowercased bytes: FNV-1a, then [`mix64`]. FNV can be fed a
+/// byte at a time while the word is scanned, so words are hashed in the same pass that finds
+/// them.
+fn word_hash(lower: &[u8]) -> u64 {
+    mix64(lower.iter().fold(FNV_OFFSET, |h, &b| fnv(h, b)))
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+#[inline(always)]
+fn fnv(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
 }
 
 impl Fingerprinter {
@@ -133,31 +155,31 @@ impl Fingerprinter {
 
 /// Hash each word of `text` (a run of alphanumeric characters, lowercased) into `out`.
 ///
-/// ASCII words, nearly all of them, are hashed in place (or from a lowercased copy on the
-/// stack); a word with other characters is lowercased into `word` first.
+/// ASCII words, nearly all of them, are hashed byte by byte as they are scanned; a word with
+/// other characters is lowercased into `word` first and hashed the same way.
 fn push_words(text: &str, word: &mut Vec<u8>, out: &mut Vec<u64>) {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if b.is_ascii() && !b.is_ascii_alphanumeric() {
+        if b.is_ascii() && LOWER_ALNUM[usize::from(b)] == 0 {
             i += 1;
             continue;
         }
         // A word starts here, unless this is a non-ASCII character that is not alphanumeric.
         let start = i;
-        let mut class = 0u8;
+        let mut h = FNV_OFFSET;
         while let Some(&c) = bytes.get(i) {
-            let c = ASCII_CLASS[usize::from(c)];
-            if c & ALNUM == 0 {
+            let lower = LOWER_ALNUM[usize::from(c)];
+            if lower == 0 {
                 break;
             }
-            class |= c;
+            h = fnv(h, lower);
             i += 1;
         }
         if i == bytes.len() || bytes[i].is_ascii() {
             if i > start {
-                out.push(hash_ascii_word(&bytes[start..i], class & UPPER != 0));
+                out.push(mix64(h));
             }
             continue;
         }
@@ -183,46 +205,24 @@ fn push_words(text: &str, word: &mut Vec<u8>, out: &mut Vec<u64>) {
             // A non-ASCII character that is not alphanumeric.
             i += text[i..].chars().next().map_or(1, char::len_utf8);
         } else {
-            out.push(xxh3_64(word));
+            out.push(word_hash(word));
         }
     }
 }
 
-const ALNUM: u8 = 1;
-const UPPER: u8 = 2;
-
-/// Per byte: [`ALNUM`] for ASCII letters and digits, [`UPPER`] as well for capitals.
-static ASCII_CLASS: [u8; 256] = {
+/// Per byte: the lowercased byte for ASCII letters and digits, 0 for everything else.
+static LOWER_ALNUM: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
         if c.is_ascii_alphanumeric() {
-            table[b] = ALNUM;
-        }
-        if c.is_ascii_uppercase() {
-            table[b] |= UPPER;
+            table[b] = c.to_ascii_lowercase();
         }
         b += 1;
     }
     table
 };
-
-/// xxh3 of an ASCII word, lowercased.
-fn hash_ascii_word(word: &[u8], upper: bool) -> u64 {
-    if !upper {
-        return xxh3_64(word);
-    }
-    let mut buf = [0u8; 32];
-    match buf.get_mut(..word.len()) {
-        Some(lower) => {
-            lower.copy_from_slice(word);
-            lower.make_ascii_lowercase();
-            xxh3_64(lower)
-        }
-        None => xxh3_64(&word.to_ascii_lowercase()),
-    }
-}
 
 /// Murmur3's 64-bit finaliser: spreads a combined hash over all bits.
 #[inline]
@@ -325,6 +325,20 @@ mod tests {
         );
         assert_eq!(a.exact, b.exact);
         assert_eq!(a.sketch, b.sketch);
+    }
+
+    #[test]
+    fn a_word_hashes_the_same_on_the_ascii_and_the_general_path() {
+        let mut tokens = Vec::new();
+        push_words("Zürich ZURICH zurich", &mut Vec::new(), &mut tokens);
+        assert_eq!(tokens.len(), 3);
+        assert_eq!(tokens[1], tokens[2]);
+        assert_eq!(tokens[0], word_hash("zürich".as_bytes()));
+        assert_eq!(tokens[1], word_hash(b"zurich"));
+        let mut mixed = Vec::new();
+        push_words("café-CAFÉ ÉTÉ été", &mut Vec::new(), &mut mixed);
+        assert_eq!(mixed[0], mixed[1]);
+        assert_eq!(mixed[2], mixed[3]);
     }
 
     #[test]

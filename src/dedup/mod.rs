@@ -143,6 +143,23 @@ struct Races {
     recent: VecDeque<(u64, u64)>,
 }
 
+/// The fingerprint [`DedupIndex::check_input`] computes for `story` under `config`. Pure, so
+/// it can run on any thread ahead of the decision; `fingerprinter` only lends its buffers.
+pub fn fingerprint_story(
+    config: &DedupConfig,
+    fingerprinter: &mut Fingerprinter,
+    story: &Story,
+) -> Fingerprint {
+    let mut fp = fingerprinter.fingerprint(
+        story.headline.as_deref(),
+        &story.body,
+        config.shingle_words,
+        config.min_body_words,
+    );
+    fp.sketch = canonical_sketch(fp.filled, &fp.sketch);
+    fp
+}
+
 impl DedupIndex {
     pub fn new(config: &DedupConfig) -> Self {
         DedupIndex {
@@ -175,14 +192,7 @@ impl DedupIndex {
     /// The fingerprint `check` computes for a story (exposed for tools and tests), with the
     /// sketch in the index's canonical form (empty bins 0).
     pub fn fingerprint(&mut self, story: &Story) -> Fingerprint {
-        let mut fp = self.fingerprinter.fingerprint(
-            story.headline.as_deref(),
-            &story.body,
-            self.config.shingle_words,
-            self.config.min_body_words,
-        );
-        fp.sketch = canonical_sketch(fp.filled, &fp.sketch);
-        fp
+        fingerprint_story(&self.config, &mut self.fingerprinter, story)
     }
 
     /// Decide about `story` (whose final id is `id`) seen at `at`, and admit it if it is new.
@@ -207,9 +217,22 @@ impl DedupIndex {
         at: DateTime<Utc>,
         input: u16,
     ) -> (DedupDecision, Option<Entry>) {
+        let fp = self.fingerprint(story);
+        self.check_fingerprinted(story, id, at, input, fp)
+    }
+
+    /// [`DedupIndex::check_input`] with the story's fingerprint computed beforehand by
+    /// [`fingerprint_story`] with this index's settings (e.g. on another thread).
+    pub fn check_fingerprinted(
+        &mut self,
+        story: &Story,
+        id: &str,
+        at: DateTime<Utc>,
+        input: u16,
+        fp: Fingerprint,
+    ) -> (DedupDecision, Option<Entry>) {
         let at = index_time(at.timestamp());
         self.advance(at);
-        let fp = self.fingerprint(story);
         let oldest = at.saturating_sub(self.window());
 
         let first = if input != 0 {
