@@ -1,20 +1,20 @@
 //! `wirefeed bench`: what this machine and broker allow, and what the pipeline gets of it.
 //!
-//! Against a real broker, in this process:
+//! Against a real broker:
 //! 1. N stories go into a fresh input topic as fast as the broker takes them;
 //! 2. a pass-through copy (same clients, same offset handling, no stages) sets the ceiling;
 //! 3. the service runs the full pipeline at-least-once, then exactly-once, each with its own
 //!    group and output topics: stories/s from the first record consumed to the last one
-//!    acknowledged (or committed), MB/s of input, CPU seconds per 1,000 stories, peak RSS;
+//!    acknowledged (or committed), MB/s of input, CPU seconds per 1,000 stories (by thread
+//!    group, and the local broker's), peak RSS;
 //! 4. end-to-end latency at half the measured at-least-once rate, in a low-latency and a
 //!    throughput client profile ([`LOW_LATENCY`], [`THROUGHPUT`]);
 //! 5. the stages alone on one thread.
 //!
-//! Everything runs in one process so the service is measured exactly as `wirefeed run` runs
-//! it. Peak RSS per mode is isolated by resetting the kernel's high-water mark
-//! (`/proc/self/clear_refs`) before each mode; it includes the corpus held by the benchmark
-//! (reported as `rss_before_mb`). CPU time is the whole process's, librdkafka's threads
-//! included; the broker's own CPU is not counted.
+//! Each throughput mode (2, 3) runs in a fresh child process (`wirefeed bench --mode-spec`)
+//! that builds the same `Service` `wirefeed run` builds and nothing else: its peak RSS and CPU
+//! are the mode's own, not the corpus the benchmark holds or a heap an earlier mode left behind.
+//! The latency runs share the benchmark's process with the paced producer and the probe.
 
 pub mod broker;
 pub mod changelog;
@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use prometheus::core::Collector;
 use prometheus::IntCounterVec;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
@@ -73,6 +73,10 @@ pub struct BenchArgs {
     /// the one `scripts/kafka.sh` started (`target/kafka/kafka.pid`), when present.
     #[arg(long)]
     pub broker_pid: Option<u32>,
+    /// Internal: run one measured mode described by this JSON file in this (fresh) process and
+    /// print its report as JSON on standard output.
+    #[arg(long, hide = true)]
+    pub mode_spec: Option<PathBuf>,
 }
 
 impl BenchArgs {
@@ -173,7 +177,7 @@ pub struct Throughput {
     pub mb_per_sec: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModeReport {
     /// `passthrough`, `at-least-once` or `exactly-once`.
     pub mode: String,
@@ -241,13 +245,19 @@ pub struct RunOptionsReport {
 }
 
 /// Run the benchmark, print the tables, write the JSON report.
-pub fn main(args: BenchArgs) -> Result<Report, BenchError> {
+pub fn main(args: BenchArgs) -> Result<Option<Report>, BenchError> {
     let runtime = tokio::runtime::Runtime::new()?;
+    if let Some(spec) = &args.mode_spec {
+        let spec: ModeSpec = serde_json::from_slice(&std::fs::read(spec)?)?;
+        let report = runtime.block_on(spec.run())?;
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(None);
+    }
     let report = runtime.block_on(run(&args))?;
     print_tables(&report, &mut std::io::stdout())?;
     std::fs::write(&args.json, serde_json::to_string_pretty(&report)? + "\n")?;
     eprintln!("Report written to {}", args.json.display());
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// Fresh names for one benchmark run's topics and groups.
@@ -360,22 +370,16 @@ async fn measure(
         Delivery::AtLeastOnce,
         &THROUGHPUT,
     );
-    let probe = Probe::start(args.broker_pid());
-    let copied = passthrough::run(
-        &config.kafka,
-        &out.enriched,
-        n as u64,
-        options.max_in_flight,
-    )
-    .await?;
-    modes.push(probe.finish(
-        "passthrough",
-        copied.consumed,
-        true,
-        copied.last_ack.duration_since(copied.first),
+    let spec = ModeSpec {
+        kind: ModeKind::Passthrough,
+        label: "passthrough".into(),
+        config,
+        output: out.enriched.clone(),
+        expected: n as u64,
         input_bytes,
-        None,
-    ));
+        broker_pid: args.broker_pid(),
+    };
+    modes.push(spec.run_in_child(args).await?);
 
     for delivery in [Delivery::AtLeastOnce, Delivery::ExactlyOnce] {
         let label = delivery_label(delivery);
@@ -389,17 +393,16 @@ async fn measure(
             delivery,
             &THROUGHPUT,
         );
-        modes.push(
-            service_mode(
-                config,
-                label,
-                n as u64,
-                input_bytes,
-                &options,
-                args.broker_pid(),
-            )
-            .await?,
-        );
+        let spec = ModeSpec {
+            kind: ModeKind::Service,
+            label: label.into(),
+            config,
+            output: out.enriched.clone(),
+            expected: n as u64,
+            input_bytes,
+            broker_pid: args.broker_pid(),
+        };
+        modes.push(spec.run_in_child(args).await?);
     }
     let ceiling = modes[0].stories_per_sec;
     for m in &mut modes {
@@ -451,8 +454,9 @@ async fn measure(
             max_batch: options.max_batch,
         },
         throughput_profile: ProfileReport::from(&THROUGHPUT),
-        rss_method: "VmHWM of the benchmark process, reset through /proc/self/clear_refs before \
-                     each mode; includes the corpus the benchmark holds (rss_before_mb)"
+        rss_method: "VmHWM of a fresh process that runs only that mode (a `wirefeed bench` \
+                     child: the service's clients and stages, no corpus); rss_before_mb is its \
+                     RSS once started, before the mode"
             .into(),
         load_average_before,
         load_average_after: system::load_average(),
@@ -639,6 +643,96 @@ async fn watch(
         }
     }
     (first, done, last_change)
+}
+
+/// Which loop a measured mode runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum ModeKind {
+    Passthrough,
+    Service,
+}
+
+/// One throughput mode, as handed to the child process that measures it: each mode runs in a
+/// fresh process so that its peak RSS and CPU are its own, not the benchmark's corpus or the
+/// heap an earlier mode left behind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ModeSpec {
+    kind: ModeKind,
+    label: String,
+    config: Config,
+    /// Pass-through: the topic it copies to.
+    output: String,
+    expected: u64,
+    input_bytes: u64,
+    broker_pid: Option<u32>,
+}
+
+impl ModeSpec {
+    /// Run this mode in a child `wirefeed bench` process and read back its report.
+    async fn run_in_child(&self, args: &BenchArgs) -> Result<ModeReport, BenchError> {
+        let path = std::env::temp_dir().join(format!(
+            "wirefeed-bench-{}-{}.json",
+            std::process::id(),
+            self.label
+        ));
+        std::fs::write(&path, serde_json::to_vec(self)?)?;
+        let exe = std::env::current_exe()?;
+        let child = tokio::process::Command::new(exe)
+            .args(["bench", "--brokers", &args.brokers, "--json"])
+            .arg(std::env::temp_dir().join("wirefeed-bench-child.json"))
+            .arg("--mode-spec")
+            .arg(&path)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .await;
+        let _ = std::fs::remove_file(&path);
+        let out = child?;
+        if !out.status.success() {
+            return Err(BenchError::Setup(format!(
+                "the {} run exited with {}",
+                self.label, out.status
+            )));
+        }
+        Ok(serde_json::from_slice(&out.stdout)?)
+    }
+
+    /// Measure the mode in this process.
+    async fn run(self) -> Result<ModeReport, BenchError> {
+        match self.kind {
+            ModeKind::Passthrough => {
+                let probe = Probe::start(self.broker_pid);
+                let options = RunOptions::default();
+                let copied = passthrough::run(
+                    &self.config.kafka,
+                    &self.output,
+                    self.expected,
+                    options.max_in_flight,
+                )
+                .await?;
+                Ok(probe.finish(
+                    &self.label,
+                    copied.consumed,
+                    true,
+                    copied.last_ack.duration_since(copied.first),
+                    self.input_bytes,
+                    None,
+                ))
+            }
+            ModeKind::Service => {
+                service_mode(
+                    self.config,
+                    &self.label,
+                    self.expected,
+                    self.input_bytes,
+                    &RunOptions::default(),
+                    self.broker_pid,
+                )
+                .await
+            }
+        }
+    }
 }
 
 async fn service_mode(

@@ -109,7 +109,7 @@ impl Default for RunOptions {
 }
 
 /// What a run did, counted per input record.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
 pub struct RunSummary {
     pub consumed: u64,
     pub by_status: BTreeMap<String, u64>,
