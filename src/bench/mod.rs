@@ -1003,6 +1003,7 @@ mod tests {
             latency_rate: None,
             stage_stories: 1,
             broker_pid: None,
+            mode_spec: None,
         };
         let out = Outputs {
             enriched: "e".into(),
