@@ -378,6 +378,14 @@ fn fnv_mix(h: u64, lower: u8) -> u64 {
     (h ^ u64::from(lower)).wrapping_mul(0x0000_0100_0000_01b3)
 }
 
+/// The FNV-1a state before `lower` was mixed into `h` (the prime is odd, so invertible).
+#[inline]
+fn fnv_unmix(h: u64, lower: u8) -> u64 {
+    h.wrapping_mul(FNV_PRIME_INVERSE) ^ u64::from(lower)
+}
+
+const FNV_PRIME_INVERSE: u64 = 0xce96_5057_aff6_957b;
+
 /// FNV-1a over the ASCII-lower-cased bytes: terms match ignoring ASCII case only.
 fn word_hash(word: &[u8]) -> u64 {
     word.iter()
@@ -398,7 +406,7 @@ struct Terms {
     bytes: Vec<u8>,
     spans: Vec<(u32, u32)>,
     /// Term keys, grouped; a group is a range of this.
-    grouped: Vec<u32>,
+    grouped: Vec<Candidate>,
     /// Open addressing by first-word hash (see [`slot_index`]); hash 0 marks an empty slot.
     /// The length is a power of two.
     slots: Vec<Slot>,
@@ -407,6 +415,64 @@ struct Terms {
     filter: Vec<u64>,
     /// Groups of the terms that start with an ASCII symbol, by that byte.
     symbols: Vec<(u32, u32)>,
+}
+
+/// A term of a group, with the first bytes after the group's first word packed for a
+/// comparison in one step: most candidates differ from the text right there.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    key: u32,
+    /// Length of the whole term.
+    len: u32,
+    /// Up to 8 bytes after the first word, little-endian; `mask` covers those present.
+    tail: u64,
+    mask: u64,
+}
+
+impl Candidate {
+    fn new(key: u32, term: &[u8], known: usize) -> Candidate {
+        let rest = &term[known.min(term.len())..];
+        let n = rest.len().min(8);
+        let mut buf = [0u8; 8];
+        buf[..n].copy_from_slice(&rest[..n]);
+        Candidate {
+            key,
+            len: term.len() as u32,
+            tail: u64::from_le_bytes(buf),
+            mask: if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            },
+        }
+    }
+}
+
+/// The 8 bytes of `bytes` from `at` (zero past the end), little-endian.
+#[inline(always)]
+fn load8(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at + 8) {
+        Some(b) => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+        None => {
+            let mut buf = [0u8; 8];
+            for (d, s) in buf.iter_mut().zip(bytes.get(at..).unwrap_or(&[])) {
+                *d = *s;
+            }
+            u64::from_le_bytes(buf)
+        }
+    }
+}
+
+/// ASCII lower case of 8 packed bytes; other bytes unchanged.
+#[inline(always)]
+fn lower8(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = x & (ONES * 0x7f);
+    // The high bit of each byte says: at least 'A', and above 'Z' (no carry between bytes).
+    let ge_a = low7 + ONES * (0x80 - u64::from(b'A'));
+    let gt_z = low7 + ONES * (0x7f - u64::from(b'Z'));
+    let upper = ge_a & !gt_z & !x & (ONES * 0x80);
+    x | (upper >> 2)
 }
 
 /// One first word and its terms.
@@ -470,7 +536,11 @@ impl Terms {
                     groups.push((slot, first));
                 }
             }
-            grouped.push(key);
+            grouped.push(Candidate::new(
+                key,
+                patterns[key as usize].as_bytes(),
+                first.len(),
+            ));
         }
         let size = (groups.len() * 2).next_power_of_two().max(16);
         let mut slots = vec![Slot::default(); size];
@@ -492,7 +562,7 @@ impl Terms {
                 *g = (at, at);
             }
             g.1 = at + 1;
-            grouped.push(key);
+            grouped.push(Candidate::new(key, patterns[key as usize].as_bytes(), 0));
         }
         Terms {
             bytes,
@@ -507,7 +577,7 @@ impl Terms {
     /// The terms whose first word is `word` (ASCII case ignored, `ascii` when it has only
     /// ASCII letters and digits), found by its hash.
     #[inline(always)]
-    fn group(&self, hash: u64, word: &[u8], ascii: bool) -> &[u32] {
+    fn group(&self, hash: u64, word: &[u8], ascii: bool) -> &[Candidate] {
         if !self.filter_has(hash) {
             return &[];
         }
@@ -534,33 +604,47 @@ impl Terms {
         }
     }
 
-    fn symbol_group(&self, b: u8) -> &[u32] {
+    fn symbol_group(&self, b: u8) -> &[Candidate] {
         let (from, to) = self.symbols[usize::from(b & 0x7f)];
         &self.grouped[from as usize..to as usize]
     }
 
     /// The longest term of `group` that the text has at `start` and that ends a word, with
-    /// where that word ends. The text is known to match the group's first `known` bytes.
+    /// where that word ends. The text is known to match the group's first `known` bytes
+    /// (the group's first word).
     #[inline(always)]
     fn longest(
         &self,
         text: &str,
         start: usize,
-        group: &[u32],
+        group: &[Candidate],
         known: usize,
     ) -> Option<(Hit, usize)> {
         let rest = text.as_bytes().get(start..)?;
-        for &key in group {
-            let (from, to) = self.spans[key as usize];
-            let term = &self.bytes[from as usize..to as usize];
-            if rest.len() < term.len()
-                || !rest[known..term.len()].eq_ignore_ascii_case(&term[known..])
-            {
+        // Terms are lower case: comparing ignoring ASCII case is comparing the text lowered.
+        let next = lower8(load8(rest, known));
+        for c in group {
+            let len = c.len as usize;
+            if rest.len() < len || next & c.mask != c.tail {
                 continue;
             }
-            let end = start + term.len();
+            if len > known + 8 {
+                let (from, to) = self.spans[c.key as usize];
+                let term = &self.bytes[from as usize..to as usize];
+                if !rest[known + 8..len].eq_ignore_ascii_case(&term[known + 8..]) {
+                    continue;
+                }
+            }
+            let end = start + len;
             if let Some(outer_end) = word_end(text, end) {
-                return Some((Hit { start, end, key }, outer_end));
+                return Some((
+                    Hit {
+                        start,
+                        end,
+                        key: c.key,
+                    },
+                    outer_end,
+                ));
             }
         }
         None
@@ -601,11 +685,12 @@ impl Terms {
         }
         let n = word.len();
         if word[n - 1] | 0x20 == b's' {
-            // The forms without "s" and "es": rare enough to hash again.
+            // The forms without "s" and "es": their hashes are the scan's earlier states.
             let mut stems = [(0, 0); 2];
-            stems[0] = (word_hash(&word[..n - 1]), n - 1);
+            let h1 = fnv_unmix(h, word[n - 1] | 0x20);
+            stems[0] = (h1.max(1), n - 1);
             if n >= 2 && word[n - 2] | 0x20 == b'e' {
-                stems[1] = (word_hash(&word[..n - 2]), n - 2);
+                stems[1] = (fnv_unmix(h1, word[n - 2] | 0x20).max(1), n - 2);
             }
             for (hash, len) in stems {
                 if len == 0 {
@@ -810,6 +895,19 @@ mod tests {
         assert!(err.to_string().contains("case mode"), "{err}");
         let cyclic = "medtop:1\tmedtop:2\ta\nmedtop:2\tmedtop:1\tb\n";
         assert!(Lexicon::parse(cyclic, "c", "a\ti\tmedtop:1\t1\n", "l").is_err());
+    }
+
+    #[test]
+    fn packed_compare_and_hash_inverse() {
+        assert_eq!(
+            lower8(u64::from_le_bytes(*b"AbZ@[z\xc3\x89")),
+            u64::from_le_bytes(*b"abz@[z\xc3\x89")
+        );
+        let h = word_hash(b"matches");
+        let h1 = fnv_unmix(h, b's');
+        assert_eq!(h1.max(1), word_hash(b"matche"));
+        assert_eq!(fnv_unmix(h1, b'e').max(1), word_hash(b"match"));
+        assert_eq!(load8(b"abc", 1), u64::from(b'b') | u64::from(b'c') << 8);
     }
 
     #[test]

@@ -67,6 +67,37 @@ impl Default for TopicsConfig {
     }
 }
 
+/// Per-thread buffers for [`TopicTagger::tag`], so a story allocates none of them.
+#[derive(Default)]
+struct Scratch {
+    counts: Vec<(u32, f32)>,
+    hits: Vec<Hit>,
+    /// Evidence per concept; only the `touched` entries are non-zero.
+    evidence: Vec<f32>,
+    touched: Vec<u16>,
+}
+
+/// Leaves the scratch buffers empty and the evidence all zero however tagging ends.
+struct Cleared<'a>(&'a mut Scratch);
+
+impl Drop for Cleared<'_> {
+    fn drop(&mut self) {
+        let s = &mut *self.0;
+        for &i in &s.touched {
+            if let Some(e) = s.evidence.get_mut(i as usize) {
+                *e = 0.0;
+            }
+        }
+        s.touched.clear();
+        s.counts.clear();
+        s.hits.clear();
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
 pub struct TopicTagger {
     lexicon: Lexicon,
     min_score: f32,
@@ -129,7 +160,14 @@ impl TopicTagger {
     /// Topics, highest score first: always at least one top-level topic, then other
     /// top-level topics and narrower concepts that score at least `min_score`.
     pub fn tag(&self, story: &Story) -> Vec<TopicTag> {
-        let (evidence, touched) = self.evidence(story);
+        SCRATCH.with_borrow_mut(|scratch| {
+            let scratch = Cleared(scratch);
+            self.evidence(story, scratch.0);
+            self.scored(story, &scratch.0.evidence, &scratch.0.touched)
+        })
+    }
+
+    fn scored(&self, story: &Story, evidence: &[f32], touched: &[u16]) -> Vec<TopicTag> {
         let lex = &self.lexicon;
         let length = story.headline.as_deref().map_or(0, str::len) + story.body.len();
         // Longer texts collect more terms by sheer size; damp them gently.
@@ -163,7 +201,7 @@ impl TopicTagger {
         // times how much evidence they have of their own. A concept is left out when one of
         // its narrower concepts is kept: the narrower one says more.
         let mut narrower: Vec<(u16, f32)> = Vec::new();
-        for &i in &touched {
+        for &i in touched {
             let c = &lex.concepts[i as usize];
             let r = norm(evidence[i as usize]);
             if c.parent.is_none() || r < MIN_NARROWER_EVIDENCE {
@@ -190,21 +228,28 @@ impl TopicTagger {
     }
 
     /// Evidence per concept (index into the concept table), rolled up to every ancestor,
-    /// and the concepts that got any.
-    fn evidence(&self, story: &Story) -> (Vec<f32>, Vec<u16>) {
+    /// and the concepts that got any, into `scratch` (which comes cleared).
+    fn evidence(&self, story: &Story, scratch: &mut Scratch) {
         let lex = &self.lexicon;
-        let mut counts: Vec<(u32, f32)> = Vec::with_capacity(64);
-        let mut hits: Vec<Hit> = Vec::with_capacity(64);
+        let Scratch {
+            counts,
+            hits,
+            evidence,
+            touched,
+        } = scratch;
+        if evidence.len() < lex.concepts.len() {
+            evidence.resize(lex.concepts.len(), 0.0);
+        }
         if let Some(headline) = story.headline.as_deref() {
-            lex.find(headline, &mut hits);
-            self.count(headline, &hits, |_| HEADLINE_WEIGHT, &mut counts);
+            lex.find(headline, hits);
+            self.count(headline, hits, |_| HEADLINE_WEIGHT, counts);
         }
         let body = story.body.as_str();
         let lead_end = body.find("\n\n").unwrap_or(body.len()).min(MAX_LEAD_BYTES);
-        lex.find(body, &mut hits);
+        lex.find(body, hits);
         self.count(
             body,
-            &hits,
+            hits,
             |start| {
                 if start < lead_end {
                     LEAD_WEIGHT
@@ -212,12 +257,10 @@ impl TopicTagger {
                     BODY_WEIGHT
                 }
             },
-            &mut counts,
+            counts,
         );
 
         counts.sort_unstable_by_key(|c| c.0);
-        let mut evidence = vec![0.0f32; lex.concepts.len()];
-        let mut touched: Vec<u16> = Vec::with_capacity(64);
         let mut i = 0;
         while i < counts.len() {
             let sense = counts[i].0;
@@ -239,7 +282,6 @@ impl TopicTagger {
                 c = lex.concepts[ci as usize].parent;
             }
         }
-        (evidence, touched)
     }
 
     /// Record each sense of each hit whose case rule holds, with its position weight.
