@@ -42,4 +42,5 @@ pub mod sink;
 pub mod source;
 pub mod tag;
 pub mod telemetry;
+pub(crate) mod text;
 pub mod workers;

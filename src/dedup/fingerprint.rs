@@ -130,7 +130,9 @@ impl Fingerprinter {
         min_body_words: usize,
     ) -> Fingerprint {
         self.tokens.clear();
-        for line in body.lines() {
+        // As `body.lines()`; a last empty line adds no words.
+        for line in crate::text::split_lines(body) {
+            let line = line.strip_suffix('\r').unwrap_or(line);
             if !is_furniture(line) {
                 push_words(line, &mut self.word, &mut self.tokens);
             }

@@ -14,7 +14,7 @@ pub(crate) struct Line<'a> {
 /// Split cleaned text (see [`super::text::clean_block`]) into lines.
 pub(crate) fn split(cleaned: &str) -> Vec<Line<'_>> {
     let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', cleaned.as_bytes()).count() + 1);
-    lines.extend(cleaned.split('\n').map(|raw| {
+    lines.extend(crate::text::split_lines(cleaned).map(|raw| {
         let text = raw.trim_start_matches(' ');
         let indent = raw.len() - text.len();
         // A literal "^M" (a carriage return shown by an old terminal) ends some wire lines.

@@ -486,7 +486,7 @@ fn finish_segment(text: &mut String, segments: &mut Vec<Segment>, start: usize, 
 fn push_body(text: &mut String, segments: &mut Vec<Segment>, body: &str) {
     let mut para = 0usize;
     let mut start = text.len();
-    for line in body.split('\n') {
+    for line in crate::text::split_lines(body) {
         let breaks = line.starts_with([' ', '\t']) || line.trim().is_empty();
         if breaks && text.len() > start {
             finish_segment(text, segments, start, Place::Para(para));
