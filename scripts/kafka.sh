@@ -168,7 +168,11 @@ format_storage() {
 wait_ready() {
     local pid=$1 started=$SECONDS
     while true; do
-        if ! kill -0 "$pid" 2>/dev/null || ! broker_pid >/dev/null; then
+        # Not broker_pid: until nohup has exec'd java the child's command line is still
+        # this script's. A broker that died stays a zombie child until this script exits.
+        local state
+        state="$(ps -o stat= -p "$pid" 2>/dev/null || true)"
+        if [[ -z "$state" || "$state" == Z* ]]; then
             echo "---- last lines of $LOG ----" >&2
             tail -n 60 "$LOG" >&2 || true
             rm -f "$PIDFILE"
