@@ -360,30 +360,25 @@ async fn measure(
     let options = RunOptions::default();
     let mut modes = Vec::new();
 
-    eprintln!("Pass-through ...");
-    let out = outputs(args, names, "passthrough").await?;
-    let config = service_config(
-        args,
-        &names.topic("passthrough"),
-        &input,
-        &out,
-        Delivery::AtLeastOnce,
-        &THROUGHPUT,
-    );
-    let spec = ModeSpec {
-        kind: ModeKind::Passthrough,
-        label: "passthrough".into(),
-        config,
-        output: out.enriched.clone(),
-        expected: n as u64,
-        input_bytes,
-        broker_pid: args.broker_pid(),
-    };
-    modes.push(spec.run_in_child(args).await?);
-
-    for delivery in [Delivery::AtLeastOnce, Delivery::ExactlyOnce] {
-        let label = delivery_label(delivery);
-        eprintln!("Full pipeline, {label} ...");
+    // Pass-through first: it is the ceiling the pipeline modes are compared to.
+    let runs = [
+        (ModeKind::Passthrough, Delivery::AtLeastOnce, "passthrough"),
+        (
+            ModeKind::Service,
+            Delivery::AtLeastOnce,
+            delivery_label(Delivery::AtLeastOnce),
+        ),
+        (
+            ModeKind::Service,
+            Delivery::ExactlyOnce,
+            delivery_label(Delivery::ExactlyOnce),
+        ),
+    ];
+    for (kind, delivery, label) in runs {
+        match kind {
+            ModeKind::Passthrough => eprintln!("Pass-through ..."),
+            ModeKind::Service => eprintln!("Full pipeline, {label} ..."),
+        }
         let out = outputs(args, names, label).await?;
         let config = service_config(
             args,
@@ -394,7 +389,7 @@ async fn measure(
             &THROUGHPUT,
         );
         let spec = ModeSpec {
-            kind: ModeKind::Service,
+            kind,
             label: label.into(),
             config,
             output: out.enriched.clone(),
