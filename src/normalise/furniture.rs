@@ -167,6 +167,11 @@ pub(crate) enum Furniture {
 
 /// The line without a leading bullet, if it has one.
 pub(crate) fn strip_bullet(text: &str) -> Option<&str> {
+    // The only ASCII bullets are '*' and '|': other ASCII starts need no character decoding.
+    let first = *text.as_bytes().first()?;
+    if first.is_ascii() && first != b'*' && first != b'|' {
+        return None;
+    }
     let rest = text.strip_prefix(BULLETS)?;
     // "*" and "|" only count as bullets when followed by a space ("*bold*" is not a list).
     if !rest.starts_with(' ') && (text.starts_with('*') || text.starts_with('|')) {
@@ -403,5 +408,12 @@ mod tests {
         assert_eq!(strip_bullet("• Home"), Some("Home"));
         assert_eq!(strip_bullet("*bold*"), None);
         assert_eq!(strip_bullet("Home"), None);
+        assert_eq!(strip_bullet(""), None);
+        assert_eq!(strip_bullet("* Home"), Some("Home"));
+        assert_eq!(strip_bullet("|Home"), None);
+        assert_eq!(strip_bullet("» Home"), Some("Home"));
+        assert_eq!(strip_bullet("é"), None);
+        let ascii_bullets = BULLETS.iter().filter(|c| c.is_ascii()).count();
+        assert_eq!(ascii_bullets, 2, "the fast path knows only '*' and '|'");
     }
 }

@@ -135,11 +135,24 @@ enum Marker {
 /// Longest marker word in bytes; longer words are not looked up.
 const MAX_MARKER_BYTES: usize = 16;
 
-/// The marker words in an open-addressing table keyed by FNV-1a of the lower-case word:
-/// one probe per word of the sample.
+/// A word as a table key: its lowercase UTF-8 bytes, zero-padded to [`MAX_MARKER_BYTES`]
+/// (letters are never zero bytes, so the padding cannot make two words equal).
+type WordKey = u128;
+
+/// The key of an already lowercased word, if it is short enough to be a marker.
+fn word_key(lower: &[u8]) -> Option<WordKey> {
+    let mut buf = [0u8; MAX_MARKER_BYTES];
+    buf.get_mut(..lower.len())?.copy_from_slice(lower);
+    Some(WordKey::from_le_bytes(buf))
+}
+
+/// The marker words in an open-addressing table keyed by [`WordKey`]: one probe per word of
+/// the sample, and a key comparison settles a match without comparing bytes.
 struct MarkerTable {
-    /// (hash, word, marker); hash 0 marks an empty slot. The length is a power of two.
-    slots: Vec<(u64, &'static str, Marker)>,
+    /// (key, marker); key 0 marks an empty slot. The length is a power of two.
+    slots: Vec<(WordKey, Marker)>,
+    /// log2 of the length.
+    bits: u32,
 }
 
 static MARKERS: std::sync::LazyLock<MarkerTable> = std::sync::LazyLock::new(|| {
@@ -154,56 +167,114 @@ static MARKERS: std::sync::LazyLock<MarkerTable> = std::sync::LazyLock::new(|| {
         .flat_map(|&(list, marker)| list.split_whitespace().map(move |w| (w, marker)))
         .collect();
     let size = (words.len() * 4).next_power_of_two();
-    let mut slots = vec![(0, "", Marker::English); size];
+    let mut table = MarkerTable {
+        slots: vec![(0, Marker::English); size],
+        bits: size.trailing_zeros(),
+    };
     for (word, marker) in words {
-        let hash = word_hash(word.as_bytes());
-        let mut i = (hash as usize) & (size - 1);
+        // Every listed word is lowercase and short enough (see the tests).
+        let Some(key) = word_key(word.as_bytes()) else {
+            continue;
+        };
+        let mut i = table.home(key);
         // A word listed twice keeps its first marker.
-        while slots[i].0 != 0 && slots[i].1 != word {
+        while table.slots[i].0 != 0 && table.slots[i].0 != key {
             i = (i + 1) & (size - 1);
         }
-        if slots[i].0 == 0 {
-            slots[i] = (hash, word, marker);
+        if table.slots[i].0 == 0 {
+            table.slots[i] = (key, marker);
         }
     }
-    MarkerTable { slots }
+    table
 });
 
 impl MarkerTable {
-    /// The marker of a word whose [`word_hash`] is `hash`, ignoring ASCII case (other
-    /// letters come lowercased).
-    fn get(&self, hash: u64, word: &[u8]) -> Option<Marker> {
+    /// The first slot probed for `key`.
+    fn home(&self, key: WordKey) -> usize {
+        let mixed = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
+    }
+
+    fn get(&self, key: WordKey) -> Option<Marker> {
         let mask = self.slots.len() - 1;
-        let mut i = (hash as usize) & mask;
+        let mut i = self.home(key);
         loop {
-            let (h, w, marker) = self.slots[i];
-            if h == 0 {
-                return None;
-            }
-            if h == hash && w.as_bytes().eq_ignore_ascii_case(word) {
+            let (k, marker) = self.slots[i];
+            if k == key {
                 return Some(marker);
+            }
+            if k == 0 {
+                return None;
             }
             i = (i + 1) & mask;
         }
     }
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+const ONES: u64 = 0x0101_0101_0101_0101;
 
-#[inline]
-fn fnv_mix(h: u64, lower: u8) -> u64 {
-    (h ^ u64::from(lower)).wrapping_mul(0x0000_0100_0000_01b3)
+/// Eight bytes from `at` (zeros past the end, which are not letters).
+fn load8(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    let tail = bytes.get(at..).unwrap_or_default();
+    let n = tail.len().min(8);
+    word[..n].copy_from_slice(&tail[..n]);
+    u64::from_le_bytes(word)
 }
 
-/// FNV-1a over the ASCII-lowercased bytes.
-fn word_hash(word: &[u8]) -> u64 {
-    word.iter()
-        .fold(FNV_OFFSET, |h, &b| fnv_mix(h, b.to_ascii_lowercase()))
-        .max(1)
+/// The top bit of each byte of `x` that is an ASCII letter.
+fn ascii_letter_bits(x: u64) -> u64 {
+    // Folded to lowercase with the top bit cleared, a letter is 0x61..=0x7A: adding 0x1F sets
+    // the top bit from 0x61 on, adding 0x05 from 0x7B on; no byte carries into the next.
+    let low = (x | ONES * 0x20) & !HIGH_BITS;
+    low.wrapping_add(ONES * 0x1F) & !low.wrapping_add(ONES * 0x05) & !x & HIGH_BITS
 }
 
-/// What one pass over a sample counts: its letters, and marker words among its first hundred
-/// words (a hundred words settle it either way).
+/// The ASCII letters starting at `start` (which is one): where they end, and their lowercase
+/// key when there are at most [`MAX_MARKER_BYTES`] of them.
+fn ascii_word(bytes: &[u8], start: usize) -> (usize, Option<WordKey>) {
+    let mut i = start;
+    let mut key: WordKey = 0;
+    loop {
+        let x = load8(bytes, i);
+        let letters = ascii_letter_bits(x);
+        // Letters lowercase: 0x80 shifted down to 0x20 on every letter byte.
+        let lower = x | (letters >> 2);
+        let stop = !letters & HIGH_BITS;
+        let run = (stop.trailing_zeros() / 8) as usize;
+        let kept = if run >= 8 {
+            lower
+        } else {
+            lower & ((1u64 << (8 * run)) - 1)
+        };
+        let shift = i - start;
+        if shift < MAX_MARKER_BYTES {
+            key |= WordKey::from(kept) << (8 * shift);
+        }
+        i += run.min(8);
+        if run < 8 {
+            break;
+        }
+    }
+    let key = (i - start <= MAX_MARKER_BYTES).then_some(key);
+    (i, key)
+}
+
+/// The key of a word with non-ASCII letters, lowercased character by character.
+fn lowercase_key(word: &str) -> Option<WordKey> {
+    let mut buf = [0u8; MAX_MARKER_BYTES];
+    let mut n = 0;
+    for c in word.chars().flat_map(char::to_lowercase) {
+        let dst = buf.get_mut(n..n + c.len_utf8())?;
+        c.encode_utf8(dst);
+        n += c.len_utf8();
+    }
+    word_key(&buf[..n])
+}
+
+/// What one pass over a sample counts: its letters (until there are enough to detect), and
+/// marker words among its first hundred words (a hundred words settle it either way).
 #[derive(Debug, Default, Clone, Copy)]
 struct Votes {
     letters: usize,
@@ -222,18 +293,11 @@ impl Votes {
         let bytes = sample.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
-            if votes.surely_english() {
-                break;
-            }
             let b = bytes[i];
             if b.is_ascii_alphabetic() {
-                // An ASCII word, hashed as it is scanned (letters lowercase with one OR).
                 let start = i;
-                let mut h = FNV_OFFSET;
-                while let Some(&b) = bytes.get(i).filter(|b| b.is_ascii_alphabetic()) {
-                    h = fnv_mix(h, b | 0x20);
-                    i += 1;
-                }
+                let (end, key) = ascii_word(bytes, start);
+                i = end;
                 votes.letters += i - start;
                 // Only a non-ASCII character can go on with the word.
                 let goes_on = bytes.get(i).is_some_and(|b| !b.is_ascii())
@@ -241,21 +305,27 @@ impl Votes {
                 if goes_on {
                     // The word goes on with other letters.
                     i = votes.scan_word(sample, i);
-                    votes.word(markers, &sample[start..i], None);
+                    votes.word(markers, i - start, || lowercase_key(&sample[start..i]));
                 } else {
-                    votes.word(markers, &sample[start..i], Some(h.max(1)));
+                    votes.word(markers, i - start, || key);
                 }
             } else if b.is_ascii() {
                 i += 1;
+                continue;
             } else {
                 let c = sample[i..].chars().next().unwrap_or(' ');
-                if c.is_alphabetic() {
-                    let start = i;
-                    i = votes.scan_word(sample, i);
-                    votes.word(markers, &sample[start..i], None);
-                } else {
+                if !c.is_alphabetic() {
                     i += c.len_utf8();
+                    continue;
                 }
+                let start = i;
+                i = votes.scan_word(sample, i);
+                votes.word(markers, i - start, || lowercase_key(&sample[start..i]));
+            }
+            // Only a word changes the counts. Past the hundredth word only the letter count
+            // still matters, and only until it reaches the minimum.
+            if votes.surely_english() || (votes.words > 100 && votes.letters >= MIN_DETECT_BYTES) {
+                break;
             }
         }
         votes
@@ -273,30 +343,17 @@ impl Votes {
         i
     }
 
-    /// One word; `ascii_hash` is its [`word_hash`] when it is ASCII.
-    fn word(&mut self, markers: &MarkerTable, word: &str, ascii_hash: Option<u64>) {
+    /// One word of `len` bytes; `key` gives its [`WordKey`] (asked only for words that can
+    /// still count).
+    fn word(&mut self, markers: &MarkerTable, len: usize, key: impl FnOnce() -> Option<WordKey>) {
         if self.words > 100 {
             return;
         }
         self.words += 1;
-        if self.words > 100 || word.len() > MAX_MARKER_BYTES {
+        if self.words > 100 || len > MAX_MARKER_BYTES {
             return;
         }
-        let marker = match ascii_hash {
-            Some(hash) => markers.get(hash, word.as_bytes()),
-            None => {
-                let mut buf = [0u8; MAX_MARKER_BYTES];
-                let mut n = 0;
-                for c in word.chars().flat_map(char::to_lowercase) {
-                    let Some(dst) = buf.get_mut(n..n + c.len_utf8()) else {
-                        return;
-                    };
-                    c.encode_utf8(dst);
-                    n += c.len_utf8();
-                }
-                markers.get(word_hash(&buf[..n]), &buf[..n])
-            }
-        };
+        let marker = key().and_then(|k| markers.get(k));
         match marker {
             Some(Marker::English) => self.english += 1,
             Some(Marker::EnglishWord) => self.english_words += 1,
@@ -554,6 +611,44 @@ mod tests {
                 assert_eq!(w, w.to_lowercase(), "{w}");
             }
         }
+    }
+
+    #[test]
+    fn letter_bits_match_is_ascii_alphabetic() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let mut word = [b'1'; 8];
+                word[pos] = b;
+                let bits = ascii_letter_bits(u64::from_le_bytes(word));
+                let expected = if b.is_ascii_alphabetic() {
+                    0x80u64 << (8 * pos)
+                } else {
+                    0
+                };
+                assert_eq!(bits, expected, "{b:#x} at {pos}");
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_words_and_keys() {
+        let key = |w: &str| word_key(w.to_lowercase().as_bytes());
+        assert_eq!(ascii_word(b"The cat", 0), (3, key("the")));
+        assert_eq!(ascii_word(b"The cat", 4), (7, key("cat")));
+        assert_eq!(ascii_word(b"Yesterday,", 0), (9, key("yesterday")));
+        assert_eq!(ascii_word(b"abcdefgh", 0), (8, key("abcdefgh")));
+        let sixteen = "ABCDEFGHIJKLMNOP";
+        assert_eq!(ascii_word(sixteen.as_bytes(), 0), (16, key(sixteen)));
+        let long = "Abcdefghijklmnopq rest";
+        assert_eq!(ascii_word(long.as_bytes(), 0), (17, None));
+        // A non-ASCII byte ends the ASCII part.
+        assert_eq!(ascii_word("für".as_bytes(), 0), (1, key("f")));
+        assert_ne!(key("für"), key("fur"));
+        assert_eq!(lowercase_key("FÜR"), key("für"));
+        assert_eq!(lowercase_key("ÉTÉ"), key("été"));
+        assert_eq!(MARKERS.get(key("über").unwrap_or(0)), Some(Marker::German));
+        assert_eq!(MARKERS.get(key("said").unwrap_or(0)), Some(Marker::English));
+        assert_eq!(MARKERS.get(key("saidx").unwrap_or(0)), None);
     }
 
     #[test]

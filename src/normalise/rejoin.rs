@@ -31,47 +31,80 @@ pub(crate) fn is_tabular(text: &str) -> bool {
     if text.len() > 90 || text.ends_with('.') || !has_ascii_digit(text.as_bytes()) {
         return false;
     }
-    let mut n = 0usize;
-    let mut numeric = 0usize;
-    let mut digits = 0usize;
-    let mut vs = false;
-    let mut token = |token: &[u8]| -> bool {
-        n += 1;
-        if token.ends_with(b",") || token.ends_with(b";") {
-            // Prose lists figures with commas ("4,340, 4,345 and 4,350 dlrs").
-            return false;
-        }
-        let has_digit = token.iter().any(u8::is_ascii_digit);
-        if has_digit {
-            digits += 1;
-            numeric += 1;
-        } else if token.len() <= TABLE_WORD_MAX
-            && TABLE_WORDS
-                .iter()
-                .any(|w| w.as_bytes().eq_ignore_ascii_case(token))
-        {
-            numeric += 1;
-            vs |= token.eq_ignore_ascii_case(b"vs") || token.eq_ignore_ascii_case(b"vs.");
-        }
-        true
-    };
+    let mut counts = TokenCounts::default();
     // ASCII text splits on ASCII whitespace bytes, which is all `split_whitespace` would split
     // it on, without decoding characters.
     let complete = if text.is_ascii() {
-        text.as_bytes()
-            .split(|b| matches!(b, b' ' | b'\t'..=b'\r'))
-            .filter(|t| !t.is_empty())
-            .all(&mut token)
+        let bytes = text.as_bytes();
+        let is_space = |b: u8| matches!(b, b' ' | b'\t'..=b'\r');
+        let mut i = 0;
+        loop {
+            while bytes.get(i).is_some_and(|&b| is_space(b)) {
+                i += 1;
+            }
+            if i == bytes.len() {
+                break true;
+            }
+            let start = i;
+            while bytes.get(i).is_some_and(|&b| !is_space(b)) {
+                i += 1;
+            }
+            if !counts.token(&bytes[start..i]) {
+                break false;
+            }
+        }
     } else {
-        text.split_whitespace().all(|t| token(t.as_bytes()))
+        text.split_whitespace().all(|t| counts.token(t.as_bytes()))
     };
-    if !complete {
-        return false;
+    complete && counts.tabular()
+}
+
+/// What [`is_tabular`] counts over the tokens of a line.
+#[derive(Default)]
+struct TokenCounts {
+    tokens: usize,
+    numeric: usize,
+    digits: usize,
+    vs: bool,
+}
+
+impl TokenCounts {
+    /// Count one token; false when it rules the line out.
+    fn token(&mut self, token: &[u8]) -> bool {
+        self.tokens += 1;
+        if let [.., b',' | b';'] = token {
+            // Prose lists figures with commas ("4,340, 4,345 and 4,350 dlrs").
+            return false;
+        }
+        if token.iter().any(u8::is_ascii_digit) {
+            self.digits += 1;
+            self.numeric += 1;
+        } else if let Some(word) = table_word(token) {
+            self.numeric += 1;
+            self.vs |= word == "vs" || word == "vs.";
+        }
+        true
     }
-    if n < 2 || digits == 0 || text.ends_with('.') {
-        return false;
+
+    fn tabular(&self) -> bool {
+        let n = self.tokens;
+        if n < 2 || self.digits == 0 {
+            return false;
+        }
+        self.numeric * 2 >= n || (self.vs && self.digits >= 2 && n <= 10)
     }
-    numeric * 2 >= n || (vs && digits >= 2 && n <= 10)
+}
+
+/// The [`TABLE_WORDS`] entry a token is, ignoring ASCII case.
+fn table_word(token: &[u8]) -> Option<&'static str> {
+    let mut lower = [0u8; TABLE_WORD_MAX];
+    let slot = lower.get_mut(..token.len())?;
+    slot.copy_from_slice(token);
+    slot.make_ascii_lowercase();
+    TABLE_WORDS
+        .iter()
+        .find(|w| w.len() == slot.len() && w.as_bytes() == &*slot)
+        .copied()
 }
 
 fn width(text: &str) -> usize {
@@ -106,6 +139,9 @@ pub(crate) fn paragraphs(lines: &[Line<'_>], lead: usize) -> Vec<Paragraph> {
 
 /// One block of consecutive kept lines.
 fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
+    // Widths are byte lengths when the whole block is ASCII (wire copy): checked once.
+    let ascii = lines.iter().all(|l| l.text.is_ascii());
+    let width = |text: &str| if ascii { text.len() } else { width(text) };
     let longest = lines.iter().map(|l| width(l.text)).max().unwrap_or(0);
     let wrapped = lines.len() >= 2 && (WRAP_MIN..=WRAP_MAX).contains(&longest);
     // Indentation only means something relative to the block's least indented line.
@@ -119,7 +155,7 @@ fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
         let bullet = strip_bullet(line.text).is_some();
         // A wrapped line was broken because the next word did not fit: a line that had room
         // left for it ended its paragraph (menus, headings, short lines in a header).
-        let first_word = line.text.split(' ').next().map_or(0, width);
+        let first_word = line.text.split(' ').next().map_or(0, &width);
         let full = (prev_width + 1 + first_word) * 10 >= longest * 6;
         let continues =
             wrapped && line.indent == base_indent && !table && !prev_table && !bullet && full;
@@ -174,6 +210,16 @@ mod tests {
             "mln against 5.81 at the same stage last year. Again it seems"
         ));
         assert!(!is_tabular("NY COFFEE 10:30"));
+        assert!(is_tabular("Shr 1.20 VS. 98 cts"));
+        assert!(!is_tabular("Revenue 12; Profit 3 4 5"));
+        assert!(is_tabular("Öl 12 13 14"));
+        for w in TABLE_WORDS {
+            assert_eq!(table_word(w.as_bytes()), Some(w));
+            assert_eq!(table_word(w.to_uppercase().as_bytes()), Some(w));
+        }
+        assert_eq!(table_word(b"vsx"), None);
+        assert_eq!(table_word(b"untrded"), None);
+        assert_eq!(table_word(b""), None);
     }
 
     #[test]

@@ -53,6 +53,11 @@ pub(crate) fn clean_block(input: &str) -> String {
     if input.is_ascii() {
         return clean_ascii_block(input.as_bytes());
     }
+    clean_chars(input)
+}
+
+/// [`clean_block`] character by character, for any input.
+fn clean_chars(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     // Spaces seen but not yet written: written only if more text follows on the line.
     let mut pending_spaces = 0usize;
@@ -91,8 +96,77 @@ pub(crate) fn clean_block(input: &str) -> String {
     nfc(out)
 }
 
-/// [`clean_block`] for ASCII input, byte by byte (the common case for wire copy).
+/// [`clean_block`] for ASCII input (the common case for wire copy).
 fn clean_ascii_block(input: &[u8]) -> String {
+    if has_control_besides_newline(input) {
+        return clean_ascii_bytes(input);
+    }
+    // Only printable characters, spaces and line feeds: each line keeps its indentation,
+    // loses its trailing spaces and has inner runs of spaces collapsed, which is what the
+    // byte loop does with them.
+    let mut out: Vec<u8> = Vec::with_capacity(input.len());
+    for (n, line) in split_lines(input).enumerate() {
+        if n > 0 {
+            out.push(b'\n');
+        }
+        let end = line.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
+        let line = &line[..end];
+        let indent = line.iter().take_while(|&&b| b == b' ').count();
+        out.extend_from_slice(&line[..indent]);
+        push_collapsing_spaces(&mut out, &line[indent..]);
+    }
+    // Only ASCII bytes were written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The lines of `bytes` (split on `\n`, as [`str::split`] would).
+fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
+    let mut ends = memchr::memchr_iter(b'\n', bytes);
+    let mut start = Some(0);
+    std::iter::from_fn(move || {
+        let from = start?;
+        match ends.next() {
+            Some(end) => {
+                start = Some(end + 1);
+                bytes.get(from..end)
+            }
+            None => {
+                start = None;
+                bytes.get(from..)
+            }
+        }
+    })
+}
+
+/// Whether any byte is a C0 control other than a line feed, or DEL. No early exit, so that
+/// the loop is vectorised: wire copy rarely has any.
+fn has_control_besides_newline(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |found, &b| {
+        found | ((b < 0x20) & (b != b'\n')) | (b == 0x7F)
+    })
+}
+
+/// Append `text` with every run of spaces as one space.
+fn push_collapsing_spaces(out: &mut Vec<u8>, text: &[u8]) {
+    let doubled = text
+        .iter()
+        .zip(text.iter().skip(1))
+        .fold(false, |found, (&a, &b)| found | ((a == b' ') & (b == b' ')));
+    if !doubled {
+        out.extend_from_slice(text);
+        return;
+    }
+    let mut prev_space = false;
+    for &b in text {
+        if !(b == b' ' && prev_space) {
+            out.push(b);
+        }
+        prev_space = b == b' ';
+    }
+}
+
+/// [`clean_block`] for ASCII input with control characters, byte by byte.
+fn clean_ascii_bytes(input: &[u8]) -> String {
     let mut out: Vec<u8> = Vec::with_capacity(input.len());
     let mut pending_spaces = 0usize;
     let mut at_line_start = true;
@@ -153,6 +227,14 @@ fn end_line(out: &mut String, pending_spaces: &mut usize, at_line_start: &mut bo
 /// Clean a one-line text (headline, dateline, a tag): like [`clean_block`] with line breaks
 /// turned into spaces and both ends trimmed.
 pub(crate) fn clean_inline(input: &str) -> String {
+    if input.is_ascii() {
+        return clean_inline_ascii(input.as_bytes());
+    }
+    clean_inline_chars(input)
+}
+
+/// [`clean_inline`] character by character, for any input.
+fn clean_inline_chars(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     let mut pending_space = false;
     for c in input.chars() {
@@ -174,6 +256,28 @@ pub(crate) fn clean_inline(input: &str) -> String {
     nfc(out)
 }
 
+/// [`clean_inline`] for ASCII input: no character needs decoding or composing.
+fn clean_inline_ascii(input: &[u8]) -> String {
+    let mut out: Vec<u8> = Vec::with_capacity(input.len());
+    let mut pending_space = false;
+    for &b in input {
+        match b {
+            b'!'..=b'~' => {
+                if pending_space && !out.is_empty() {
+                    out.push(b' ');
+                }
+                pending_space = false;
+                out.push(b);
+            }
+            // Spaces, line breaks and the carriage return separate words.
+            b' ' | b'\t'..=b'\r' => pending_space = true,
+            _ => {} // other C0 controls and DEL
+        }
+    }
+    // Only ASCII bytes were written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
 fn nfc(s: String) -> String {
     if s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes {
         return s;
@@ -185,7 +289,11 @@ fn nfc(s: String) -> String {
 /// the mark ends a word (followed by a space, a closing quote or the end). Digits ("3 . 5"),
 /// spaced ellipses (". . .") and the French spacing before `;:!?` are left alone.
 pub(crate) fn fix_space_before_punct(s: &str) -> std::borrow::Cow<'_, str> {
-    if !(s.contains(" ,") || s.contains(" .")) {
+    // Is there a " ," or " ."? Marks are far rarer than spaces, so look for those.
+    let bytes = s.as_bytes();
+    let spaced_mark =
+        memchr::memchr2_iter(b',', b'.', bytes).any(|i| i > 0 && bytes[i - 1] == b' ');
+    if !spaced_mark {
         return std::borrow::Cow::Borrowed(s);
     }
     let chars: Vec<char> = s.chars().collect();
@@ -254,6 +362,57 @@ mod tests {
     fn keeps_zwj_and_curly_quotes() {
         let s = "“quoted” — dash \u{200D}";
         assert_eq!(clean_inline(s), "“quoted” — dash \u{200D}");
+    }
+
+    /// Pseudo-random ASCII text rich in what the cleaners treat specially.
+    fn ascii_samples() -> Vec<String> {
+        const ALPHABET: &[u8] = b"ab Z9.,  \t\r\n\n\x0B\x0C\x7F\x01~!";
+        // Half the samples without controls, for the line-by-line path.
+        const PLAIN: &[u8] = b"ab Z9.,   \n\n~!";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut samples = vec![
+            String::new(),
+            " ".into(),
+            "a".into(),
+            "a ".into(),
+            " a".into(),
+        ];
+        for len in 0..400 {
+            let mut text = String::new();
+            for _ in 0..len % 50 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let alphabet = if len % 2 == 0 { ALPHABET } else { PLAIN };
+                let pick = usize::try_from(state % alphabet.len() as u64).unwrap_or(0);
+                text.push(char::from(alphabet[pick]));
+            }
+            samples.push(text);
+        }
+        samples
+    }
+
+    #[test]
+    fn ascii_fast_paths_agree_with_char_paths() {
+        for s in ascii_samples() {
+            assert_eq!(clean_ascii_block(s.as_bytes()), clean_chars(&s), "{s:?}");
+            assert_eq!(clean_ascii_bytes(s.as_bytes()), clean_chars(&s), "{s:?}");
+            assert_eq!(
+                clean_inline_ascii(s.as_bytes()),
+                clean_inline_chars(&s),
+                "{s:?}"
+            );
+        }
+        let wire = "Showers continued throughout the week in\n    the Bahia cocoa zone, \
+                    alleviating  the drought \n\n Reuter\n";
+        assert_eq!(clean_ascii_block(wire.as_bytes()), clean_chars(wire));
+    }
+
+    #[test]
+    fn spaced_marks_found_anywhere() {
+        assert_eq!(fix_space_before_punct(",. no space"), ",. no space");
+        assert_eq!(fix_space_before_punct("end ."), "end.");
+        assert_eq!(fix_space_before_punct("café , next"), "café, next");
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub(crate) fn parse_timestamp(raw: &str) -> Result<ParsedTime, TimeError> {
     if s.is_empty() {
         return Err(TimeError::Empty);
     }
+    if let Some(t) = parse_reuters(s) {
+        return Ok(t);
+    }
     if let Some(t) = parse_epoch(s) {
         return Ok(sound(t));
     }
@@ -60,6 +63,49 @@ fn assumed_utc(naive: NaiveDateTime, why: &str) -> ParsedTime {
         assumed: Some(why.to_owned()),
         ignored_junk: false,
     }
+}
+
+/// Reuters' own shape, `26-FEB-1987 15:01:01.79`, read directly: what [`parse_words`] makes of
+/// it (a date, a clock time, no zone) without its tokenising and format parsing. Anything
+/// else, including out-of-range fields, is left to the general parsers.
+fn parse_reuters(s: &str) -> Option<ParsedTime> {
+    // The day has one or two digits; the rest has fixed places after it.
+    let day_len = s.find('-').filter(|&n| n == 1 || n == 2)?;
+    let b = s.as_bytes().get(day_len..)?;
+    if !(18..=28).contains(&b.len()) || b[4] != b'-' || b[9] != b' ' {
+        return None;
+    }
+    let digits = |bytes: &[u8]| -> Option<u32> {
+        bytes.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let day = digits(&s.as_bytes()[..day_len])?;
+    let month = std::str::from_utf8(&b[1..4]).ok().and_then(month_number)?;
+    let year = digits(&b[5..9])?;
+    if b[12] != b':' || b[15] != b':' {
+        return None;
+    }
+    let (hour, minute, second) = (
+        digits(&b[10..12])?,
+        digits(&b[13..15])?,
+        digits(&b[16..18])?,
+    );
+    let nanos = match &b[18..] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            digits(fraction)? * 10u32.pow(9 - u32::try_from(fraction.len()).ok()?)
+        }
+        _ => return None,
+    };
+    // The general parser reads the day as 1..=31 and the year as 1000..=9999, and chrono
+    // reads second 60 as a leap second: those stay with it.
+    if !(1..=31).contains(&day) || year < 1000 || second > 59 {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
+    Some(assumed_utc(date.and_time(time), NO_ZONE))
 }
 
 /// Unix time in seconds (10 digits) or milliseconds (13 digits): UTC by definition.
@@ -667,6 +713,53 @@ mod tests {
         let t = ok("26-FEB-1987 15:01:01.79");
         assert_eq!(t.at, utc("1987-02-26T15:01:01.790Z"));
         assert_eq!(t.assumed.as_deref(), Some(NO_ZONE));
+    }
+
+    #[test]
+    fn reuters_shape_agrees_with_general_parser() {
+        let cases = [
+            "26-FEB-1987 15:01:01.79",
+            "26-FEB-1987 15:01:01",
+            "01-jan-1987 00:00:00.0",
+            "31-DEC-1999 23:59:59.123456789",
+            "19-OCT-1987 09:30:00.5",
+            "29-FEB-1988 12:00:00.00",
+            "5-MAR-1987 09:04:12.07",
+            "09-Mar-1987 18:41:00.10",
+        ];
+        for raw in cases {
+            let fast = parse_reuters(raw).unwrap_or_else(|| panic!("{raw} not taken"));
+            let general = parse_words(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(fast, general, "{raw}");
+        }
+        // Shapes and values the fast path leaves to the general parsers.
+        for raw in [
+            "29-FEB-1987 12:00:00.00",
+            "00-FEB-1987 12:00:00",
+            "32-FEB-1987 12:00:00",
+            "26-FEB-0987 12:00:00",
+            "26-FEB-1987 24:00:00",
+            "26-FEB-1987 23:60:00",
+            "26-FEB-1987 23:59:60",
+            "26-FEB-1987 15:01:01.",
+            "26-FEB-1987 15:01:01.1234567890",
+            "26-FEB-1987 15:01:01.79V RM",
+            "26-FEB-1987 15:01:01 GMT",
+            "26-FEX-1987 15:01:01",
+            "26-FEB-1987T15:01:01",
+            "26-FÉB-1987 15:01:01",
+            "123-FEB-1987 15:01:01",
+            "-FEB-1987 15:01:01",
+            "5-MAR-1987  09:04:12.07",
+            "5-MAR-1987 9:04:12.07",
+            "0-MAR-1987 09:04:12",
+        ] {
+            assert_eq!(parse_reuters(raw), None, "{raw}");
+        }
+        assert_eq!(
+            parse_timestamp("27-MAR-1987 14:01:21.93V RM"),
+            parse_words("27-MAR-1987 14:01:21.93V RM")
+        );
     }
 
     #[test]
