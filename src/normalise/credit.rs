@@ -9,9 +9,33 @@ pub(crate) fn agency(name: &str) -> Option<&'static str> {
     let key = name
         .trim()
         .trim_start_matches(['-', '—', '–', '(', ' '])
-        .trim_end_matches(['.', ')', ' ', '-'])
-        .to_lowercase();
-    Some(match key.as_str() {
+        .trim_end_matches(['.', ')', ' ', '-']);
+    let mut buf = [0u8; LOWER_BUF];
+    match ascii_lowercase(key, &mut buf) {
+        Some(lower) => agency_of(lower),
+        // No agency name is this long; other letters may lowercase to ASCII ones.
+        None if key.is_ascii() => None,
+        None => agency_of(&key.to_lowercase()),
+    }
+}
+
+/// Room for the lowercase copies below: more than the longest name or phrase looked up.
+const LOWER_BUF: usize = 48;
+
+/// `text` lowercased in `buf` when it is ASCII and fits.
+fn ascii_lowercase<'a>(text: &str, buf: &'a mut [u8; LOWER_BUF]) -> Option<&'a str> {
+    if !text.is_ascii() {
+        return None;
+    }
+    let slot = buf.get_mut(..text.len())?;
+    slot.copy_from_slice(text.as_bytes());
+    slot.make_ascii_lowercase();
+    std::str::from_utf8(slot).ok()
+}
+
+/// The agency a lowercase name stands for.
+fn agency_of(key: &str) -> Option<&'static str> {
+    Some(match key {
         "reuters" | "reuter" | "thomson reuters" => "Reuters",
         "ap" | "associated press" | "the associated press" => "AP",
         "afp" | "agence france-presse" | "agence france presse" => "AFP",
@@ -49,7 +73,15 @@ fn credit_line(text: &str) -> Option<CreditLine> {
         if let Some(a) = agency(text) {
             return Some(CreditLine::Agency(a));
         }
-        let lower = text.to_lowercase();
+        let mut buf = [0u8; LOWER_BUF];
+        let owned;
+        let lower = match ascii_lowercase(text, &mut buf) {
+            Some(lower) => lower,
+            None => {
+                owned = text.to_lowercase();
+                owned.as_str()
+            }
+        };
         let t = lower.trim_matches(['-', '(', ')', ' ', '.']);
         if matches!(
             t,
@@ -59,7 +91,7 @@ fn credit_line(text: &str) -> Option<CreditLine> {
         }
     }
     if text.len() <= 400 {
-        let lower = text.trim_start_matches('(').to_lowercase();
+        let text = text.trim_start_matches('(');
         const TRAILERS: [&str; 8] = [
             "reporting by ",
             "additional reporting by ",
@@ -70,7 +102,19 @@ fn credit_line(text: &str) -> Option<CreditLine> {
             "graphic by ",
             "fact box by ",
         ];
-        if TRAILERS.iter().any(|t| lower.starts_with(t)) {
+        // The trailers are ASCII: when the text starts with as many ASCII bytes, comparing
+        // those ignoring case is lowercasing it. Other letters may lowercase to ASCII ones.
+        let longest = TRAILERS.iter().map(|t| t.len()).max().unwrap_or(0);
+        let head = &text.as_bytes()[..text.len().min(longest)];
+        let is_trailer = if head.is_ascii() {
+            TRAILERS.iter().any(|t| {
+                head.len() >= t.len() && head[..t.len()].eq_ignore_ascii_case(t.as_bytes())
+            })
+        } else {
+            let lower = text.to_lowercase();
+            TRAILERS.iter().any(|t| lower.starts_with(t))
+        };
+        if is_trailer {
             return Some(CreditLine::Trailer);
         }
     }
@@ -140,5 +184,28 @@ mod tests {
         let mut lines = split("Story text.\nThe AP reported more.");
         assert_eq!(strip(&mut lines), None);
         assert_eq!(kept(&lines).len(), 2);
+    }
+
+    #[test]
+    fn agency_and_trailers_ignore_case() {
+        assert_eq!(agency(" (REUTERS) "), Some("Reuters"));
+        assert_eq!(agency("United Press International."), Some("UPI"));
+        assert_eq!(
+            agency("Reuters, and a very long line that names no agency at all"),
+            None
+        );
+        // The Kelvin sign lowercases to an ASCII k.
+        assert_eq!(agency("\u{212A}yodo"), Some("Kyodo"));
+        assert!(matches!(
+            credit_line("(Reporting by Jane Doe; Editing by John Roe)"),
+            Some(CreditLine::Trailer)
+        ));
+        assert!(matches!(
+            credit_line("EDITING BY X"),
+            Some(CreditLine::Trailer)
+        ));
+        assert!(matches!(credit_line("- MORE -"), Some(CreditLine::Trailer)));
+        assert!(credit_line("Reporting by").is_none());
+        assert!(credit_line("Écrit par quelqu'un d'autre, pas un crédit.").is_none());
     }
 }

@@ -267,7 +267,7 @@ fn is_caption(text: &str) -> bool {
     if text.len() > 80 || text.ends_with('.') || !starts_agency {
         return false;
     }
-    if let Some(slash) = text.find('/') {
+    if let Some(slash) = memchr::memchr(b'/', text.as_bytes()) {
         let head = text[..slash].trim();
         if CREDIT_AGENCIES.iter().any(|a| head.eq_ignore_ascii_case(a)) {
             return true;

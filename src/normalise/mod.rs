@@ -215,7 +215,7 @@ fn prose_paragraphs(paragraphs: &[rejoin::Paragraph]) -> impl Iterator<Item = &s
     paragraphs
         .iter()
         .map(|p| p.text.as_str())
-        .filter(|t| !t.contains('\n') && !rejoin::is_tabular(t))
+        .filter(|t| memchr::memchr(b'\n', t.as_bytes()).is_none() && !rejoin::is_tabular(t))
 }
 
 /// Paragraphs joined by blank lines.

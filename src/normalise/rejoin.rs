@@ -46,15 +46,18 @@ pub(crate) fn is_tabular(text: &str) -> bool {
                 break true;
             }
             let start = i;
-            while bytes.get(i).is_some_and(|&b| !is_space(b)) {
+            let mut has_digit = false;
+            while let Some(&b) = bytes.get(i).filter(|&&b| !is_space(b)) {
+                has_digit |= b.is_ascii_digit();
                 i += 1;
             }
-            if !counts.token(&bytes[start..i]) {
+            if !counts.token(&bytes[start..i], has_digit) {
                 break false;
             }
         }
     } else {
-        text.split_whitespace().all(|t| counts.token(t.as_bytes()))
+        text.split_whitespace()
+            .all(|t| counts.token(t.as_bytes(), t.bytes().any(|b| b.is_ascii_digit())))
     };
     complete && counts.tabular()
 }
@@ -69,14 +72,15 @@ struct TokenCounts {
 }
 
 impl TokenCounts {
-    /// Count one token; false when it rules the line out.
-    fn token(&mut self, token: &[u8]) -> bool {
+    /// Count one token (`has_digit`: it has an ASCII digit); false when it rules the line out.
+    #[inline]
+    fn token(&mut self, token: &[u8], has_digit: bool) -> bool {
         self.tokens += 1;
         if let [.., b',' | b';'] = token {
             // Prose lists figures with commas ("4,340, 4,345 and 4,350 dlrs").
             return false;
         }
-        if token.iter().any(u8::is_ascii_digit) {
+        if has_digit {
             self.digits += 1;
             self.numeric += 1;
         } else if let Some(word) = table_word(token) {
@@ -155,7 +159,9 @@ fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
         let bullet = strip_bullet(line.text).is_some();
         // A wrapped line was broken because the next word did not fit: a line that had room
         // left for it ended its paragraph (menus, headings, short lines in a header).
-        let first_word = line.text.split(' ').next().map_or(0, &width);
+        let first_word = width(
+            memchr::memchr(b' ', line.text.as_bytes()).map_or(line.text, |end| &line.text[..end]),
+        );
         let full = (prev_width + 1 + first_word) * 10 >= longest * 6;
         let continues =
             wrapped && line.indent == base_indent && !table && !prev_table && !bullet && full;

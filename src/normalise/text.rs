@@ -51,7 +51,7 @@ fn classify(c: char) -> Class {
 /// spaces go. Leading spaces (indentation) are kept as they are. The result is NFC.
 pub(crate) fn clean_block(input: &str) -> String {
     if input.is_ascii() {
-        return clean_ascii_block(input.as_bytes());
+        return clean_ascii_block(input);
     }
     clean_chars(input)
 }
@@ -97,45 +97,24 @@ fn clean_chars(input: &str) -> String {
 }
 
 /// [`clean_block`] for ASCII input (the common case for wire copy).
-fn clean_ascii_block(input: &[u8]) -> String {
-    if has_control_besides_newline(input) {
-        return clean_ascii_bytes(input);
+fn clean_ascii_block(input: &str) -> String {
+    if has_control_besides_newline(input.as_bytes()) {
+        return clean_ascii_bytes(input.as_bytes());
     }
     // Only printable characters, spaces and line feeds: each line keeps its indentation,
     // loses its trailing spaces and has inner runs of spaces collapsed, which is what the
     // byte loop does with them.
-    let mut out: Vec<u8> = Vec::with_capacity(input.len());
-    for (n, line) in split_lines(input).enumerate() {
+    let mut out = String::with_capacity(input.len());
+    for (n, line) in crate::text::split_lines(input).enumerate() {
         if n > 0 {
-            out.push(b'\n');
+            out.push('\n');
         }
-        let end = line.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
-        let line = &line[..end];
-        let indent = line.iter().take_while(|&&b| b == b' ').count();
-        out.extend_from_slice(&line[..indent]);
-        push_collapsing_spaces(&mut out, &line[indent..]);
+        let line = line.trim_end_matches(' ');
+        let text = line.trim_start_matches(' ');
+        out.push_str(&line[..line.len() - text.len()]);
+        push_collapsing_spaces(&mut out, text);
     }
-    // Only ASCII bytes were written.
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// The lines of `bytes` (split on `\n`, as [`str::split`] would).
-fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
-    let mut ends = memchr::memchr_iter(b'\n', bytes);
-    let mut start = Some(0);
-    std::iter::from_fn(move || {
-        let from = start?;
-        match ends.next() {
-            Some(end) => {
-                start = Some(end + 1);
-                bytes.get(from..end)
-            }
-            None => {
-                start = None;
-                bytes.get(from..)
-            }
-        }
-    })
+    out
 }
 
 /// Whether any byte is a C0 control other than a line feed, or DEL. No early exit, so that
@@ -147,21 +126,22 @@ fn has_control_besides_newline(bytes: &[u8]) -> bool {
 }
 
 /// Append `text` with every run of spaces as one space.
-fn push_collapsing_spaces(out: &mut Vec<u8>, text: &[u8]) {
-    let doubled = text
+fn push_collapsing_spaces(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let doubled = bytes
         .iter()
-        .zip(text.iter().skip(1))
+        .zip(bytes.iter().skip(1))
         .fold(false, |found, (&a, &b)| found | ((a == b' ') & (b == b' ')));
     if !doubled {
-        out.extend_from_slice(text);
+        out.push_str(text);
         return;
     }
     let mut prev_space = false;
-    for &b in text {
-        if !(b == b' ' && prev_space) {
-            out.push(b);
+    for c in text.chars() {
+        if !(c == ' ' && prev_space) {
+            out.push(c);
         }
-        prev_space = b == b' ';
+        prev_space = c == ' ';
     }
 }
 
@@ -395,7 +375,7 @@ mod tests {
     #[test]
     fn ascii_fast_paths_agree_with_char_paths() {
         for s in ascii_samples() {
-            assert_eq!(clean_ascii_block(s.as_bytes()), clean_chars(&s), "{s:?}");
+            assert_eq!(clean_ascii_block(&s), clean_chars(&s), "{s:?}");
             assert_eq!(clean_ascii_bytes(s.as_bytes()), clean_chars(&s), "{s:?}");
             assert_eq!(
                 clean_inline_ascii(s.as_bytes()),
@@ -405,7 +385,7 @@ mod tests {
         }
         let wire = "Showers continued throughout the week in\n    the Bahia cocoa zone, \
                     alleviating  the drought \n\n Reuter\n";
-        assert_eq!(clean_ascii_block(wire.as_bytes()), clean_chars(wire));
+        assert_eq!(clean_ascii_block(wire), clean_chars(wire));
     }
 
     #[test]

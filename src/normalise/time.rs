@@ -605,7 +605,7 @@ pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
         }
     }
     // Needs a clock time or a year, so that "Feb 26" alone stays text (and most lines stop here).
-    if !(s.contains(':') || has_year(s)) {
+    if !(memchr::memchr(b':', s.as_bytes()).is_some() || has_year(s)) {
         return None;
     }
     // Cheap shape check before parsing: a few tokens, each with a digit or a word that can be
