@@ -182,7 +182,11 @@ pub(crate) fn strip_bullet(text: &str) -> Option<&str> {
 
 /// Whether the line (trailing separators ignored) is a lexicon phrase, case-insensitively.
 fn in_lexicon(text: &str) -> bool {
-    let t = text.trim_end_matches([':', '|', '»', '›', ' ', '>']);
+    // An ASCII last byte other than these ends the text as it is: no trimming to do.
+    let t = match text.as_bytes().last() {
+        Some(&b) if b.is_ascii() && !matches!(b, b':' | b'|' | b' ' | b'>') => text,
+        _ => text.trim_end_matches([':', '|', '»', '›', ' ', '>']),
+    };
     if t.is_empty() || t.len() > *LEXICON_MAX {
         return false;
     }
@@ -217,9 +221,12 @@ pub(crate) fn classify(text: &str) -> Option<Furniture> {
         return Some(Furniture::Phrase);
     }
     let first = text.as_bytes().first().map_or(0, u8::to_ascii_lowercase);
+    // Comparing the second byte first rules most prefixes out (all are lowercase, at least
+    // two bytes long, and lowercasing leaves non-ASCII bytes alone).
+    let second = text.as_bytes().get(1).map(u8::to_ascii_lowercase);
     let has_prefix = PREFIXES_BY_FIRST_BYTE[usize::from(first)]
         .iter()
-        .any(|p| starts_with_ci(text, p));
+        .any(|p| second == p.as_bytes().get(1).copied() && starts_with_ci(text, p));
     if has_prefix {
         return if starts_with_ci(text, "photo")
             || starts_with_ci(text, "image")
@@ -401,6 +408,19 @@ mod tests {
             Some(Furniture::Timestamp)
         );
         assert_eq!(classify("NY COFFEE 10:30"), None);
+    }
+
+    #[test]
+    fn prefixes_are_lowercase_and_long_enough() {
+        for p in PREFIXES {
+            assert!(p.len() >= 2, "{p}");
+            assert_eq!(p.to_lowercase(), *p);
+        }
+        assert_eq!(classify("SHARE THIS story"), Some(Furniture::Phrase));
+        assert_eq!(classify("© 2024 Agency"), Some(Furniture::Phrase));
+        assert_eq!(classify("Sharing is caring"), None);
+        assert_eq!(classify("Twitter:"), Some(Furniture::Phrase));
+        assert_eq!(classify("Most read »"), Some(Furniture::Phrase));
     }
 
     #[test]

@@ -217,6 +217,11 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 /// Eight bytes from `at` (zeros past the end, which are not letters).
 fn load8(bytes: &[u8], at: usize) -> u64 {
     let mut word = [0u8; 8];
+    // A fixed-size copy is one load; only the last bytes of the sample need the general one.
+    if let Some(chunk) = bytes.get(at..at + 8) {
+        word.copy_from_slice(chunk);
+        return u64::from_le_bytes(word);
+    }
     let tail = bytes.get(at..).unwrap_or_default();
     let n = tail.len().min(8);
     word[..n].copy_from_slice(&tail[..n]);
@@ -235,7 +240,8 @@ fn ascii_letter_bits(x: u64) -> u64 {
 /// key when there are at most [`MAX_MARKER_BYTES`] of them.
 fn ascii_word(bytes: &[u8], start: usize) -> (usize, Option<WordKey>) {
     let mut i = start;
-    let mut key: WordKey = 0;
+    // The key's low and high eight bytes.
+    let (mut low, mut high) = (0u64, 0u64);
     loop {
         let x = load8(bytes, i);
         let letters = ascii_letter_bits(x);
@@ -248,16 +254,18 @@ fn ascii_word(bytes: &[u8], start: usize) -> (usize, Option<WordKey>) {
         } else {
             lower & ((1u64 << (8 * run)) - 1)
         };
-        let shift = i - start;
-        if shift < MAX_MARKER_BYTES {
-            key |= WordKey::from(kept) << (8 * shift);
+        match i - start {
+            0 => low = kept,
+            8 => high = kept,
+            _ => {}
         }
         i += run.min(8);
         if run < 8 {
             break;
         }
     }
-    let key = (i - start <= MAX_MARKER_BYTES).then_some(key);
+    let key =
+        (i - start <= MAX_MARKER_BYTES).then(|| WordKey::from(low) | WordKey::from(high) << 64);
     (i, key)
 }
 
@@ -272,6 +280,10 @@ fn lowercase_key(word: &str) -> Option<WordKey> {
     }
     word_key(&buf[..n])
 }
+
+/// English markers that satisfy the first rule of [`Votes::settled`] however many words
+/// follow (at most 101 count): the smallest count with `english * 100 >= 101 * 18`.
+const SURELY_ENGLISH: usize = (101 * 18usize).div_ceil(100);
 
 /// What one pass over a sample counts: its letters (until there are enough to detect), and
 /// marker words among its first hundred words (a hundred words settle it either way).
@@ -324,7 +336,9 @@ impl Votes {
             }
             // Only a word changes the counts. Past the hundredth word only the letter count
             // still matters, and only until it reaches the minimum.
-            if votes.surely_english() || (votes.words > 100 && votes.letters >= MIN_DETECT_BYTES) {
+            if (votes.english >= SURELY_ENGLISH || votes.words > 100)
+                && votes.letters >= MIN_DETECT_BYTES
+            {
                 break;
             }
         }
@@ -366,6 +380,7 @@ impl Votes {
     /// Whether the rest of the sample cannot change the verdict: enough English markers for
     /// the first rule of [`Votes::settled`] however many words follow (at most 101 count),
     /// and enough letters to detect at all.
+    #[cfg(test)]
     fn surely_english(&self) -> bool {
         self.english * 100 >= 101 * 18 && self.english >= 4 && self.letters >= MIN_DETECT_BYTES
     }
@@ -413,7 +428,14 @@ pub(crate) fn sample<'a>(
     paragraphs: impl Iterator<Item = &'a str>,
 ) -> String {
     let mut sample = String::with_capacity(MAX_DETECT_BYTES + 64);
-    if let Some(h) = headline.filter(|h| h.chars().any(char::is_lowercase)) {
+    let has_lowercase = |h: &str| {
+        if h.is_ascii() {
+            h.bytes().any(|b| b.is_ascii_lowercase())
+        } else {
+            h.chars().any(char::is_lowercase)
+        }
+    };
+    if let Some(h) = headline.filter(|h| has_lowercase(h)) {
         sample.push_str(h);
         sample.push_str(". ");
     }
@@ -610,6 +632,22 @@ mod tests {
                 assert!(w.len() <= MAX_MARKER_BYTES, "{w}");
                 assert_eq!(w, w.to_lowercase(), "{w}");
             }
+        }
+    }
+
+    #[test]
+    fn surely_english_threshold() {
+        for english in 0..40 {
+            let votes = Votes {
+                english,
+                letters: MIN_DETECT_BYTES,
+                ..Votes::default()
+            };
+            assert_eq!(
+                votes.surely_english(),
+                english >= SURELY_ENGLISH,
+                "{english}"
+            );
         }
     }
 

@@ -73,7 +73,7 @@ struct TokenCounts {
 
 impl TokenCounts {
     /// Count one token (`has_digit`: it has an ASCII digit); false when it rules the line out.
-    #[inline]
+    #[inline(always)]
     fn token(&mut self, token: &[u8], has_digit: bool) -> bool {
         self.tokens += 1;
         if let [.., b',' | b';'] = token {
@@ -159,8 +159,12 @@ fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
         let bullet = strip_bullet(line.text).is_some();
         // A wrapped line was broken because the next word did not fit: a line that had room
         // left for it ended its paragraph (menus, headings, short lines in a header).
+        // A plain scan: the first word is a few bytes long, too short for memchr's set-up.
         let first_word = width(
-            memchr::memchr(b' ', line.text.as_bytes()).map_or(line.text, |end| &line.text[..end]),
+            line.text
+                .bytes()
+                .position(|b| b == b' ')
+                .map_or(line.text, |end| &line.text[..end]),
         );
         let full = (prev_width + 1 + first_word) * 10 >= longest * 6;
         let continues =
