@@ -232,7 +232,7 @@ fn load8(bytes: &[u8], at: usize) -> u64 {
 fn ascii_letter_bits(x: u64) -> u64 {
     // Folded to lowercase with the top bit cleared, a letter is 0x61..=0x7A: adding 0x1F sets
     // the top bit from 0x61 on, adding 0x05 from 0x7B on; no byte carries into the next.
-    let low = (x | ONES * 0x20) & !HIGH_BITS;
+    let low = (x | (ONES * 0x20)) & !HIGH_BITS;
     low.wrapping_add(ONES * 0x1F) & !low.wrapping_add(ONES * 0x05) & !x & HIGH_BITS
 }
 
@@ -265,7 +265,7 @@ fn ascii_word(bytes: &[u8], start: usize) -> (usize, Option<WordKey>) {
         }
     }
     let key =
-        (i - start <= MAX_MARKER_BYTES).then(|| WordKey::from(low) | WordKey::from(high) << 64);
+        (i - start <= MAX_MARKER_BYTES).then(|| WordKey::from(low) | (WordKey::from(high) << 64));
     (i, key)
 }
 
