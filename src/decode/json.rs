@@ -51,8 +51,61 @@ pub(crate) fn check_depth(bytes: &[u8], limit: usize) -> Result<(), DecodeError>
     Ok(())
 }
 
+/// The keys each story field is read from, in order of preference. The flat path keeps the
+/// values of exactly these keys ([`flat::STORY_KEYS`]).
+const ID_ALIASES: &[&str] = &["id", "guid", "uri", "urn"];
+const VERSION: &str = "version";
+const SOURCE_ALIASES: &[&str] = &["source", "creditline", "copyrightholder", "copyrightHolder"];
+const PROVIDER: &str = "provider";
+const HEADLINE_ALIASES: &[&str] = &["headline", "headLine"];
+const TITLE_ALIASES: &[&str] = &["title"];
+/// ninjs 2/3 list of `{role, value}` headlines.
+const HEADLINES: &str = "headlines";
+const DATELINE_ALIASES: &[&str] = &["dateline", "located"];
+const PUBLISHED_ALIASES: &[&str] = &[
+    "published_at",
+    "published",
+    "date",
+    "versioncreated",
+    "versionCreated",
+    "version_created",
+    "firstcreated",
+    "firstCreated",
+];
+const URL_ALIASES: &[&str] = &["url", "link", "canonical_url", "web_url"];
+const LANGUAGE_ALIASES: &[&str] = &["language", "lang"];
+const TYPE: &str = "type";
+const PUBSTATUS_ALIASES: &[&str] = &["pubstatus", "pubStatus"];
+const EDIT_SIGNAL: &str = "edit_signal";
+const SIGNAL_ALIASES: &[&str] = &["signal", "signals"];
+const BODY_ALIASES: &[&str] = &[
+    "body_html",
+    "article_html",
+    "body",
+    "text",
+    "content",
+    "body_text",
+    "bodyText",
+];
+/// ninjs 2/3 list of `{role, contenttype, value}` bodies.
+const BODIES: &str = "bodies";
+/// AP Media API keys whose presence marks the format.
+const ALTIDS: &str = "altids";
+const RENDITIONS: &str = "renditions";
+/// Keys that wrap the story in another object.
+const WRAPPER_KEYS: &[&str] = &["data", "item", "items"];
+
 /// Item types that are not text stories.
 const MEDIA_TYPES: &[&str] = &["picture", "image", "video", "audio", "graphic", "photo"];
+
+/// The story in a payload whose first significant byte is `{`, when the one-pass reading of
+/// [`flat`] vouches for it: then the binary, depth and UTF-8 checks would pass and the parse
+/// would read the same fields. `None`: run those checks and [`decode`].
+pub(crate) fn decode_plain(bytes: &[u8], depth_limit: usize) -> Option<Result<Story, DecodeError>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let item = flat::Item::scan(text, depth_limit)?;
+    Some(story_from(&item, None, Vec::new()))
+}
 
 pub(crate) fn decode(text: &str) -> Result<Story, DecodeError> {
     if let Ok(item) = flat::Item::parse(text) {
@@ -137,7 +190,7 @@ impl Object for Map<String, Value> {
 }
 
 fn item_type<O: Object>(obj: &O) -> Option<&str> {
-    obj.get("type").and_then(Val::as_str)
+    obj.get(TYPE).and_then(Val::as_str)
 }
 
 /// The object that holds the story: the payload itself or the first text item of a wrapper.
@@ -222,7 +275,7 @@ fn first_item<'a>(
 }
 
 fn classify<O: Object>(obj: &O) -> Format {
-    if obj.contains_key("altids") && obj.contains_key("renditions") {
+    if obj.contains_key(ALTIDS) && obj.contains_key(RENDITIONS) {
         return Format::ApMedia;
     }
     if NINJS_KEYS.iter().any(|k| obj.contains_key(k)) {
@@ -301,7 +354,7 @@ fn version_field<O: Object>(
     obj: &O,
     warnings: &mut Vec<String>,
 ) -> Result<Option<u64>, DecodeError> {
-    match obj.get("version") {
+    match obj.get(VERSION) {
         None | Some(Val::Null) => Ok(None),
         Some(Val::Number(n)) => match n.as_u64() {
             Some(v) => Ok(Some(v)),
@@ -317,7 +370,7 @@ fn version_field<O: Object>(
                 Ok(None)
             }
         },
-        Some(_) => Err(field_type("version", "a number or a numeric string")),
+        Some(_) => Err(field_type(VERSION, "a number or a numeric string")),
     }
 }
 
@@ -343,16 +396,7 @@ fn looks_like_html(s: &str) -> bool {
 }
 
 fn body_field<O: Object>(obj: &O) -> Result<Option<String>, DecodeError> {
-    const ALIASES: &[&str] = &[
-        "body_html",
-        "article_html",
-        "body",
-        "text",
-        "content",
-        "body_text",
-        "bodyText",
-    ];
-    for &key in ALIASES {
+    for &key in BODY_ALIASES {
         match obj.get(key) {
             None | Some(Val::Null) => continue,
             Some(Val::Str(s)) => {
@@ -382,7 +426,7 @@ fn body_field<O: Object>(obj: &O) -> Result<Option<String>, DecodeError> {
         }
     }
     // ninjs 2/3: "bodies": [{"role": "main", "contenttype": "text/html", "value": "..."}]
-    role_list(obj, "bodies").map(|b| b.map(|s| body_text(&s)))
+    role_list(obj, BODIES).map(|b| b.map(|s| body_text(&s)))
 }
 
 /// ninjs 2/3 `headlines` / `bodies`: the entry with role "main" (or no role), else the first.
@@ -414,13 +458,10 @@ fn role_list<O: Object>(obj: &O, key: &str) -> Result<Option<String>, DecodeErro
 }
 
 fn source_field<O: Object>(obj: &O) -> Result<Option<String>, DecodeError> {
-    if let Some(s) = text_field(
-        obj,
-        &["source", "creditline", "copyrightholder", "copyrightHolder"],
-    )? {
+    if let Some(s) = text_field(obj, SOURCE_ALIASES)? {
         return Ok(Some(s));
     }
-    match obj.get("provider") {
+    match obj.get(PROVIDER) {
         Some(Val::Str(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
         Some(Val::Object(p)) => text_field(p, &["name", "literal"]),
         _ => Ok(None),
@@ -428,15 +469,15 @@ fn source_field<O: Object>(obj: &O) -> Result<Option<String>, DecodeError> {
 }
 
 fn edit_signal<O: Object>(obj: &O) -> Option<EditSignal> {
-    let status = obj
-        .get("pubstatus")
-        .or_else(|| obj.get("pubStatus"))
+    let status = PUBSTATUS_ALIASES
+        .iter()
+        .find_map(|k| obj.get(k))
         .and_then(Val::as_str)
         .unwrap_or("");
     if status.contains("canceled") || status.contains("withheld") {
         return Some(EditSignal::Kill);
     }
-    if let Some(s) = obj.get("edit_signal").and_then(Val::as_str) {
+    if let Some(s) = obj.get(EDIT_SIGNAL).and_then(Val::as_str) {
         match s.to_ascii_lowercase().as_str() {
             "kill" => return Some(EditSignal::Kill),
             "correction" => return Some(EditSignal::Correction),
@@ -444,7 +485,7 @@ fn edit_signal<O: Object>(obj: &O) -> Option<EditSignal> {
             _ => {}
         }
     }
-    let signals: Vec<&str> = match obj.get("signal").or_else(|| obj.get("signals")) {
+    let signals: Vec<&str> = match SIGNAL_ALIASES.iter().find_map(|k| obj.get(k)) {
         Some(Val::Str(s)) => vec![s],
         Some(Val::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
@@ -460,15 +501,15 @@ fn edit_signal<O: Object>(obj: &O) -> Option<EditSignal> {
 
 fn fields<O: Object>(obj: &O) -> Result<Story, DecodeError> {
     let mut warnings = Vec::new();
-    let headline = match text_field(obj, &["headline", "headLine"])? {
+    let headline = match text_field(obj, HEADLINE_ALIASES)? {
         Some(h) => Some(h),
-        None => match role_list(obj, "headlines")? {
+        None => match role_list(obj, HEADLINES)? {
             Some(h) => Some(h),
-            None => text_field(obj, &["title"])?,
+            None => text_field(obj, TITLE_ALIASES)?,
         },
     };
     let story = Story {
-        id: id_field(obj, &["id", "guid", "uri", "urn"])?,
+        id: id_field(obj, ID_ALIASES)?,
         version: version_field(obj, &mut warnings)?,
         source: source_field(obj)?,
         headline: headline.map(|h| {
@@ -479,7 +520,7 @@ fn fields<O: Object>(obj: &O) -> Result<Story, DecodeError> {
             decoded.unwrap_or(h)
         }),
         body: body_field(obj)?.unwrap_or_default(),
-        dateline: text_field(obj, &["dateline", "located"])?.map(|d| {
+        dateline: text_field(obj, DATELINE_ALIASES)?.map(|d| {
             let t = d.trim_end_matches([' ', '-']);
             if t.len() == d.len() {
                 d
@@ -488,25 +529,14 @@ fn fields<O: Object>(obj: &O) -> Result<Story, DecodeError> {
             }
         }),
         published_raw: id_field(obj, PUBLISHED_ALIASES)?,
-        url: text_field(obj, &["url", "link", "canonical_url", "web_url"])?,
-        language: text_field(obj, &["language", "lang"])?,
+        url: text_field(obj, URL_ALIASES)?,
+        language: text_field(obj, LANGUAGE_ALIASES)?,
         edit_signal: edit_signal(obj),
         warnings,
         ..Story::default()
     };
     Ok(story)
 }
-
-const PUBLISHED_ALIASES: &[&str] = &[
-    "published_at",
-    "published",
-    "date",
-    "versioncreated",
-    "versionCreated",
-    "version_created",
-    "firstcreated",
-    "firstCreated",
-];
 
 #[cfg(test)]
 mod tests {

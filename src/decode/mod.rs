@@ -67,8 +67,30 @@ pub fn decode(payload: &[u8], config: &DecodeConfig) -> Result<Story, DecodeErro
     let Some(start) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
         return Err(DecodeError::Empty);
     };
+    // The usual payload, a plain JSON object, is checked and read in one pass; anything that
+    // pass is unsure of goes through the checks below one by one.
+    let plain = match bytes[start] {
+        b'{' => json::decode_plain(bytes, config.max_json_depth),
+        _ => None,
+    };
+    let mut story = match plain {
+        Some(story) => story?,
+        None => decode_checked(bytes, start, config)?,
+    };
+    tidy(&mut story);
+    if story.body.is_empty() && story.headline.is_none() {
+        return Err(DecodeError::NoText(format!(
+            "{} payload has no headline and no body text",
+            story.format.as_str()
+        )));
+    }
+    Ok(story)
+}
+
+/// Binary check, then the decoder the first significant byte (at `start`) picks.
+fn decode_checked(bytes: &[u8], start: usize, config: &DecodeConfig) -> Result<Story, DecodeError> {
     charset::check_not_binary(bytes)?;
-    let mut story = match bytes[start] {
+    let story = match bytes[start] {
         b'{' | b'[' => {
             json::check_depth(&bytes[start..], config.max_json_depth)?;
             let text = charset::to_text(bytes)?;
@@ -94,13 +116,6 @@ pub fn decode(payload: &[u8], config: &DecodeConfig) -> Result<Story, DecodeErro
             story
         }
     };
-    tidy(&mut story);
-    if story.body.is_empty() && story.headline.is_none() {
-        return Err(DecodeError::NoText(format!(
-            "{} payload has no headline and no body text",
-            story.format.as_str()
-        )));
-    }
     Ok(story)
 }
 

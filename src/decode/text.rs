@@ -14,7 +14,7 @@ pub(crate) fn decode(text: &str) -> Story {
 
 /// CRLF and CR become LF.
 pub(crate) fn normalise_newlines(text: &str) -> String {
-    if text.contains('\r') {
+    if memchr::memchr(b'\r', text.as_bytes()).is_some() {
         text.replace("\r\n", "\n").replace('\r', "\n")
     } else {
         text.to_owned()

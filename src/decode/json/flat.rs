@@ -5,6 +5,8 @@
 //! objects under a story key, a top-level array, invalid JSON) makes [`Item::parse`] fail, and
 //! the caller parses the payload into a `Value` instead.
 
+mod scan;
+
 use std::borrow::Cow;
 use std::fmt;
 
@@ -13,64 +15,102 @@ use serde_json::Number;
 
 use super::{Object, Val};
 
-/// Keys read as scalars (string, number, boolean or null), by index into [`Item`] values.
-const SCALAR_KEYS: &[&str] = &[
-    "id",
-    "guid",
-    "uri",
-    "urn",
-    "version",
-    "source",
-    "creditline",
-    "copyrightholder",
-    "copyrightHolder",
-    "provider",
-    "headline",
-    "headLine",
-    "title",
-    "headlines",
-    "dateline",
-    "located",
-    "published_at",
-    "published",
-    "date",
-    "versioncreated",
-    "versionCreated",
-    "version_created",
-    "firstcreated",
-    "firstCreated",
-    "url",
-    "link",
-    "canonical_url",
-    "web_url",
-    "language",
-    "lang",
-    "type",
-    "pubstatus",
-    "pubStatus",
-    "edit_signal",
-    "signal",
-    "signals",
-    "body_html",
-    "article_html",
-    "body",
-    "text",
-    "content",
-    "body_text",
-    "bodyText",
-    "bodies",
+/// The alias lists of every field read as a scalar (string, number, boolean or null).
+const SCALAR_GROUPS: &[&[&str]] = &[
+    super::ID_ALIASES,
+    &[super::VERSION],
+    super::SOURCE_ALIASES,
+    &[super::PROVIDER],
+    super::HEADLINE_ALIASES,
+    super::TITLE_ALIASES,
+    &[super::HEADLINES],
+    super::DATELINE_ALIASES,
+    super::PUBLISHED_ALIASES,
+    super::URL_ALIASES,
+    super::LANGUAGE_ALIASES,
+    &[super::TYPE],
+    super::PUBSTATUS_ALIASES,
+    &[super::EDIT_SIGNAL],
+    super::SIGNAL_ALIASES,
+    super::BODY_ALIASES,
+    &[super::BODIES],
 ];
 
 /// Keys whose presence matters but not their value.
-const PRESENCE_KEYS: &[&str] = &["altids", "renditions"];
+const PRESENCE_KEYS: &[&str] = &[super::ALTIDS, super::RENDITIONS];
 
-/// Keys that wrap the story in another object: left to the `Value` path.
-const WRAPPER_KEYS: &[&str] = &["data", "item", "items"];
+const SCALARS: usize = total_len(SCALAR_GROUPS);
+const KEYS: usize = SCALARS + PRESENCE_KEYS.len();
 
-const KEYS: usize = SCALAR_KEYS.len() + PRESENCE_KEYS.len();
+/// Every key this path keeps, by index into [`Item`]: the scalar keys, then the presence keys.
+pub(super) const STORY_KEYS: [&str; KEYS] = flatten(&[SCALAR_GROUPS, &[PRESENCE_KEYS]]);
+
+const fn total_len(groups: &[&[&str]]) -> usize {
+    let mut n = 0;
+    let mut g = 0;
+    while g < groups.len() {
+        n += groups[g].len();
+        g += 1;
+    }
+    n
+}
+
+const fn flatten<const N: usize>(lists: &[&[&[&'static str]]]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut k = 0;
+    let mut l = 0;
+    while l < lists.len() {
+        let mut g = 0;
+        while g < lists[l].len() {
+            let mut i = 0;
+            while i < lists[l][g].len() {
+                out[k] = lists[l][g][i];
+                k += 1;
+                i += 1;
+            }
+            g += 1;
+        }
+        l += 1;
+    }
+    assert!(k == N, "every key has a slot");
+    out
+}
+
+/// Keys by a cheap hash of length and end bytes: bit `i` of a bucket is key `i`. A key is
+/// found with one or two comparisons instead of a walk over all of them.
+static KEY_BUCKETS: [u64; 64] = {
+    let mut buckets = [0u64; 64];
+    let mut i = 0;
+    while i < KEYS {
+        buckets[key_bucket(STORY_KEYS[i].as_bytes())] |= 1 << i;
+        i += 1;
+    }
+    buckets
+};
+
+const fn key_bucket(key: &[u8]) -> usize {
+    if key.is_empty() {
+        return 0;
+    }
+    let (first, last) = (key[0] as usize, key[key.len() - 1] as usize);
+    (key.len() * 7 + first * 3 + last * 5) & 63
+}
+
+/// Index of `key` among the keys whose bits are set in `among`.
+fn index_among(key: &str, among: u64) -> Option<usize> {
+    let mut bits = KEY_BUCKETS[key_bucket(key.as_bytes())] & among;
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        if STORY_KEYS[i] == key {
+            return Some(i);
+        }
+        bits &= bits - 1;
+    }
+    None
+}
 
 /// A scalar JSON value.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 enum Scalar<'a> {
     Null,
     Bool,
@@ -79,9 +119,9 @@ enum Scalar<'a> {
 }
 
 /// The story keys of a flat JSON object.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(super) struct Item<'a> {
-    values: [Option<Scalar<'a>>; SCALAR_KEYS.len()],
+    values: [Option<Scalar<'a>>; SCALARS],
     /// Bit `i` set when key `i` (scalar keys, then presence keys) occurred.
     present: u64,
 }
@@ -98,7 +138,22 @@ impl fmt::Display for NotFlat {
 
 impl std::error::Error for NotFlat {}
 
+const _: () = assert!(KEYS <= 64, "presence is one bit per key");
+
 impl<'a> Item<'a> {
+    fn empty() -> Item<'a> {
+        Item {
+            values: std::array::from_fn(|_| None),
+            present: 0,
+        }
+    }
+
+    /// The one-pass reading of a payload that needs no other check (see [`scan`]); `None`
+    /// when the payload must take the full path.
+    pub(super) fn scan(text: &'a str, depth_limit: usize) -> Option<Item<'a>> {
+        scan::item(text, depth_limit)
+    }
+
     pub(super) fn parse(text: &'a str) -> Result<Item<'a>, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_str(text);
         let item = de.deserialize_map(ItemVisitor)?;
@@ -107,32 +162,11 @@ impl<'a> Item<'a> {
     }
 }
 
-fn key_name(i: usize) -> Option<&'static str> {
-    match SCALAR_KEYS.get(i) {
-        Some(k) => Some(k),
-        None => PRESENCE_KEYS.get(i - SCALAR_KEYS.len()).copied(),
-    }
-}
-
-fn index_of(key: &str) -> Option<usize> {
-    SCALAR_KEYS
-        .iter()
-        .chain(PRESENCE_KEYS)
-        .position(|k| *k == key)
-}
-
 impl Item<'_> {
-    /// Index of `key` among the keys that occurred: a payload has a handful of them.
+    /// Index of `key` when it occurred. Only the keys of its bucket that occurred are
+    /// compared: most lookups are for aliases the payload does not use, and compare none.
     fn present_index(&self, key: &str) -> Option<usize> {
-        let mut bits = self.present;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            if key_name(i) == Some(key) {
-                return Some(i);
-            }
-            bits &= bits - 1;
-        }
-        None
+        index_among(key, self.present)
     }
 }
 
@@ -159,6 +193,16 @@ enum Key {
     Other,
 }
 
+/// `None` for a key that wraps the story in another object: left to the `Value` path.
+fn key_kind(key: &str) -> Option<Key> {
+    Some(match index_among(key, u64::MAX) {
+        Some(i) if i < SCALARS => Key::Scalar(i),
+        Some(i) => Key::Presence(i),
+        None if super::WRAPPER_KEYS.contains(&key) => return None,
+        None => Key::Other,
+    })
+}
+
 struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
@@ -177,14 +221,7 @@ impl<'de> Visitor<'de> for KeySeed {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-        if WRAPPER_KEYS.contains(&key) {
-            return Err(E::custom(NotFlat));
-        }
-        Ok(match index_of(key) {
-            Some(i) if i < SCALAR_KEYS.len() => Key::Scalar(i),
-            Some(i) => Key::Presence(i),
-            None => Key::Other,
-        })
+        key_kind(key).ok_or_else(|| E::custom(NotFlat))
     }
 }
 
@@ -259,11 +296,7 @@ impl<'de> Visitor<'de> for ItemVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item<'de>, A::Error> {
-        let mut item = Item {
-            values: std::array::from_fn(|_| None),
-            present: 0,
-        };
-        const _: () = assert!(KEYS <= 64);
+        let mut item = Item::empty();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match key {
                 Key::Scalar(i) => {

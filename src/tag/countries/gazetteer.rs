@@ -94,9 +94,10 @@ pub(crate) struct Gazetteer {
     pub(crate) by_key: HashMap<String, Slot>,
     /// Entries reachable only through `by_key` (dateline-only cities).
     pub(crate) dateline_entries: Vec<Entry>,
-    /// One bit per (lower-cased) first two bytes of any pattern: most capitalised words are
-    /// turned away here without running the automaton.
-    first_two: Vec<u64>,
+    /// Bloom filter of the (lower-cased) first words of the patterns, a word being a run of
+    /// ASCII letters and digits: most capitalised words are turned away here without
+    /// running the automaton.
+    first_words: Vec<u64>,
 }
 
 impl Gazetteer {
@@ -203,16 +204,17 @@ impl Gazetteer {
                 line: 0,
                 message: e.to_string(),
             })?;
-        let mut first_two = vec![0u64; 1024];
+        let mut first_words = vec![0u64; FIRST_WORD_BITS / 64];
         for p in &patterns {
-            let b = p.as_bytes();
-            if let (Some(&a), Some(&c)) = (b.first(), b.get(1)) {
-                let i = bigram(a, c);
-                first_two[i / 64] |= 1 << (i % 64);
+            let word = leading_word(p.as_bytes());
+            if !word.is_empty() {
+                for bit in word_bits(word_hash(word)) {
+                    first_words[bit / 64] |= 1 << (bit % 64);
+                }
             }
         }
         Ok(Gazetteer {
-            first_two,
+            first_words,
             automaton,
             entries,
             by_key: index,
@@ -221,14 +223,39 @@ impl Gazetteer {
     }
 
     /// Whether any pattern can start at the beginning of `text`.
-    pub(crate) fn may_start(&self, text: &[u8]) -> bool {
-        match (text.first(), text.get(1)) {
-            (Some(&a), Some(&b)) => {
-                let i = bigram(a, b);
-                self.first_two[i / 64] & (1 << (i % 64)) != 0
+    ///
+    /// A pattern matched there spells the text's leading word (run of ASCII letters and
+    /// digits) as its own first word, up to ASCII case: the byte after the pattern's first
+    /// word is not a letter or digit and is matched exactly. A one-word pattern may also be
+    /// followed by more of the word, which only a plural "s" makes a match (see `word_end`),
+    /// so the word without a final "s" is tried too. Text that does not start with an ASCII
+    /// letter or digit is not filtered.
+    /// Also returns the length of that leading word, which the caller skips when no pattern
+    /// can start.
+    pub(crate) fn may_start(&self, text: &[u8]) -> (bool, usize) {
+        let mut h = FNV_OFFSET;
+        let mut before_last = h;
+        let mut len = 0;
+        for &b in text {
+            let lower = LOWER_ALNUM[usize::from(b)];
+            if lower == 0 {
+                break;
             }
-            _ => false,
+            before_last = h;
+            h = fnv(h, lower);
+            len += 1;
         }
+        if len == 0 {
+            return (!text.is_empty(), 0);
+        }
+        let plural = len > 1 && text[len - 1] == b's' && self.has_first_word(before_last);
+        (plural || self.has_first_word(h), len)
+    }
+
+    fn has_first_word(&self, hash: u64) -> bool {
+        let [a, b] = word_bits(hash);
+        self.first_words[a / 64] & (1 << (a % 64)) != 0
+            && self.first_words[b / 64] & (1 << (b % 64)) != 0
     }
 
     /// The entry whose folded name is exactly `key` (see [`fold_key`]).
@@ -249,8 +276,47 @@ pub(crate) enum Slot {
     Dateline(usize),
 }
 
-fn bigram(a: u8, b: u8) -> usize {
-    (usize::from(a.to_ascii_lowercase()) << 8) | usize::from(b.to_ascii_lowercase())
+/// Size of the first-word filter: a few thousand first words set under 1% of false passes.
+const FIRST_WORD_BITS: usize = 1 << 16;
+
+/// The leading run of ASCII letters and digits.
+fn leading_word(text: &[u8]) -> &[u8] {
+    let len = text
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .unwrap_or(text.len());
+    &text[..len]
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+}
+
+/// Per byte: the lowercased byte for ASCII letters and digits, 0 for everything else.
+static LOWER_ALNUM: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if (b as u8).is_ascii_alphanumeric() {
+            table[b] = (b as u8).to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table
+};
+
+/// FNV-1a over the lowercased bytes of a run of ASCII letters and digits.
+fn word_hash(word: &[u8]) -> u64 {
+    word.iter()
+        .fold(FNV_OFFSET, |h, &b| fnv(h, LOWER_ALNUM[usize::from(b)]))
+}
+
+/// The two filter bits of a word hash.
+fn word_bits(h: u64) -> [usize; 2] {
+    let spread = |k: u64| (h.wrapping_mul(k) >> 48) as usize % FIRST_WORD_BITS;
+    [spread(0x9e37_79b9_7f4a_7c15), spread(0xc2b2_ae3d_27d4_eb4f)]
 }
 
 /// One table row; `Ok(None)` for rows with nothing to add, the bool is true for `stop` rows.
@@ -391,6 +457,26 @@ mod tests {
         assert!(g.entries.len() > 2000, "{}", g.entries.len());
         let e = g.lookup("new york").expect("New York");
         assert_eq!(e.code, Some(Code(*b"US")));
+    }
+
+    #[test]
+    fn first_word_filter_passes_every_pattern_start() {
+        let g = Gazetteer::embedded().unwrap();
+        for entry in &g.entries {
+            for text in [
+                entry.name.clone(),
+                entry.name.to_uppercase(),
+                fold(&entry.name),
+                format!("{}s", entry.name),
+                format!("{} said", entry.name),
+            ] {
+                assert!(g.may_start(text.as_bytes()).0, "{text:?}");
+            }
+        }
+        // Words that start no name are turned away, and their ASCII length comes back.
+        assert_eq!(g.may_start(b"Qwxzy said"), (false, 5));
+        assert_eq!(g.may_start(b""), (false, 0));
+        assert_eq!(g.may_start("\u{c9}tats".as_bytes()), (true, 0));
     }
 
     #[test]

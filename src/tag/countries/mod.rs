@@ -350,8 +350,11 @@ impl CountryTagger {
             let starts_word = pos == seg.start || !ends_word_char(text, pos);
             let upper = bytes[pos].is_ascii_uppercase()
                 || text[pos..].chars().next().is_some_and(char::is_uppercase);
+            let mut word_len = 0;
             if starts_word && upper {
-                if let Some((e, entry)) = self.match_at(text, pos, end) {
+                let (may, len) = self.gazetteer.may_start(&bytes[pos..end]);
+                word_len = len;
+                if let Some((e, entry)) = may.then(|| self.match_at(text, pos, end)).flatten() {
                     let s = pos;
                     pos = e;
                     match accept(text, s, e, entry, seg.caps) {
@@ -368,8 +371,11 @@ impl CountryTagger {
                     continue;
                 }
             }
-            // Skip the rest of this word.
-            pos += text[pos..].chars().next().map_or(1, char::len_utf8);
+            // Skip the rest of this word (its ASCII start is known when it was looked up).
+            pos += match word_len {
+                0 => text[pos..].chars().next().map_or(1, char::len_utf8),
+                len => len,
+            };
             while pos < end && (bytes[pos].is_ascii_alphanumeric() || bytes[pos] >= 0x80) {
                 pos += 1;
             }
@@ -377,12 +383,10 @@ impl CountryTagger {
     }
 
     /// The longest gazetteer name starting at `pos` and ending at a word end; ignored phrases
-    /// are returned too (`accept` turns them down so the caller just skips them).
+    /// are returned too (`accept` turns them down so the caller just skips them). Callers
+    /// ask [`Gazetteer::may_start`] first.
     fn match_at(&self, text: &str, pos: usize, end: usize) -> Option<(usize, &Entry)> {
         let g = &self.gazetteer;
-        if !g.may_start(text.as_bytes().get(pos..end)?) {
-            return None;
-        }
         let input = Input::new(text).span(pos..end).anchored(Anchored::Yes);
         let m = g.automaton.find(input)?;
         let entry = g.entries.get(m.pattern().as_usize())?;
@@ -515,18 +519,15 @@ fn push_body(text: &mut String, segments: &mut Vec<Segment>, body: &str) {
 
 /// Non-empty, and its ASCII whitespace is single spaces between words.
 fn single_spaced(line: &[u8]) -> bool {
-    let mut after_space = true;
-    for &b in line {
-        if b.is_ascii_whitespace() {
-            if b != b' ' || after_space {
-                return false;
-            }
-            after_space = true;
-        } else {
-            after_space = false;
-        }
-    }
-    !after_space
+    let (Some(&first), Some(&last)) = (line.first(), line.last()) else {
+        return false;
+    };
+    let other_space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r');
+    // One fold over byte pairs, with no early exit, so that it runs as vector compares.
+    let doubled_or_other = line.iter().zip(&line[1..]).fold(0u8, |bad, (&a, &b)| {
+        bad | u8::from(other_space(a)) | u8::from(a == b' ' && b == b' ')
+    });
+    first != b' ' && last != b' ' && !other_space(last) && doubled_or_other == 0
 }
 
 /// What a matched name turned out to be.
