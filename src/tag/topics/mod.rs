@@ -70,11 +70,28 @@ impl Default for TopicsConfig {
 /// Per-thread buffers for [`TopicTagger::tag`], so a story allocates none of them.
 #[derive(Default)]
 struct Scratch {
-    counts: Vec<(u32, f32)>,
+    /// Position-weighted occurrences per sense; only the senses marked in `seen` are non-zero.
+    tf: Vec<f32>,
+    /// One bit per sense with occurrences: walked in sense order, the order in which evidence
+    /// is summed (a sort of the occurrences would cost more than the walk).
+    seen: Vec<u64>,
     hits: Vec<Hit>,
     /// Evidence per concept; only the `touched` entries are non-zero.
     evidence: Vec<f32>,
     touched: Vec<u16>,
+}
+
+/// Takes the senses marked in `seen` out in sense order, leaving `tf` zero and `seen` clear.
+fn drain_senses(seen: &mut [u64], tf: &mut [f32], mut each: impl FnMut(usize, f32)) {
+    for (w, word) in seen.iter_mut().enumerate() {
+        while *word != 0 {
+            let sense = w * 64 + word.trailing_zeros() as usize;
+            *word &= *word - 1;
+            if let Some(tf) = tf.get_mut(sense) {
+                each(sense, std::mem::take(tf));
+            }
+        }
+    }
 }
 
 /// Leaves the scratch buffers empty and the evidence all zero however tagging ends.
@@ -89,13 +106,21 @@ impl Drop for Cleared<'_> {
             }
         }
         s.touched.clear();
-        s.counts.clear();
+        drain_senses(&mut s.seen, &mut s.tf, |_, _| {});
         s.hits.clear();
     }
 }
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Where the lead ends: at the first blank line, but no more than [`MAX_LEAD_BYTES`] in.
+fn lead_end(body: &str) -> usize {
+    // A blank line starting past the limit cannot end the lead earlier: look no further.
+    let head = &body.as_bytes()[..body.len().min(MAX_LEAD_BYTES + 1)];
+    let blank = memchr::memchr_iter(b'\n', head).find(|&i| head.get(i + 1) == Some(&b'\n'));
+    blank.unwrap_or(body.len()).min(MAX_LEAD_BYTES)
 }
 
 pub struct TopicTagger {
@@ -184,6 +209,11 @@ impl TopicTagger {
         };
         let r_best = norm(evidence[best as usize]);
         let score = |raw: f32| {
+            if raw == 0.0 {
+                // What the formula gives for no evidence, without the exp (most top-level
+                // topics of a story have none).
+                return 0.0;
+            }
             let r = norm(raw);
             let s = (1.0 - (-r / CONFIDENCE_SCALE).exp()) * (r / r_best).min(1.0).sqrt();
             s.clamp(0.0, 1.0)
@@ -231,25 +261,22 @@ impl TopicTagger {
     /// and the concepts that got any, into `scratch` (which comes cleared).
     fn evidence(&self, story: &Story, scratch: &mut Scratch) {
         let lex = &self.lexicon;
-        let Scratch {
-            counts,
-            hits,
-            evidence,
-            touched,
-        } = scratch;
-        if evidence.len() < lex.concepts.len() {
-            evidence.resize(lex.concepts.len(), 0.0);
+        if scratch.evidence.len() < lex.concepts.len() {
+            scratch.evidence.resize(lex.concepts.len(), 0.0);
+        }
+        if scratch.tf.len() < lex.senses.len() {
+            scratch.tf.resize(lex.senses.len(), 0.0);
+            scratch.seen.resize(lex.senses.len().div_ceil(64), 0);
         }
         if let Some(headline) = story.headline.as_deref() {
-            lex.find(headline, hits);
-            self.count(headline, hits, |_| HEADLINE_WEIGHT, counts);
+            lex.find(headline, &mut scratch.hits);
+            self.count(headline, |_| HEADLINE_WEIGHT, scratch);
         }
         let body = story.body.as_str();
-        let lead_end = body.find("\n\n").unwrap_or(body.len()).min(MAX_LEAD_BYTES);
-        lex.find(body, hits);
+        let lead_end = lead_end(body);
+        lex.find(body, &mut scratch.hits);
         self.count(
             body,
-            hits,
             |start| {
                 if start < lead_end {
                     LEAD_WEIGHT
@@ -257,20 +284,21 @@ impl TopicTagger {
                     BODY_WEIGHT
                 }
             },
-            counts,
+            scratch,
         );
 
-        counts.sort_unstable_by_key(|c| c.0);
-        let mut i = 0;
-        while i < counts.len() {
-            let sense = counts[i].0;
-            let mut tf = 0.0;
-            while i < counts.len() && counts[i].0 == sense {
-                tf += counts[i].1;
-                i += 1;
-            }
-            let Some(s) = lex.senses.get(sense as usize) else {
-                continue;
+        let Scratch {
+            tf,
+            seen,
+            evidence,
+            touched,
+            ..
+        } = scratch;
+        // Senses in index order, as the evidence has always been summed (float sums depend on
+        // the order).
+        drain_senses(seen, tf, |sense, tf| {
+            let Some(s) = lex.senses.get(sense) else {
+                return;
             };
             let add = s.weight * (1.0 + tf).ln();
             let mut c = Some(s.concept);
@@ -281,19 +309,14 @@ impl TopicTagger {
                 evidence[ci as usize] += add;
                 c = lex.concepts[ci as usize].parent;
             }
-        }
+        });
     }
 
-    /// Record each sense of each hit whose case rule holds, with its position weight.
-    fn count(
-        &self,
-        text: &str,
-        hits: &[Hit],
-        position: impl Fn(usize) -> f32,
-        counts: &mut Vec<(u32, f32)>,
-    ) {
+    /// Add up each sense of each hit in `scratch.hits` whose case rule holds, with its
+    /// position weight. (Weights are multiples of 0.5: their sums are exact in any order.)
+    fn count(&self, text: &str, position: impl Fn(usize) -> f32, scratch: &mut Scratch) {
         let lex = &self.lexicon;
-        for h in hits {
+        for h in &scratch.hits {
             let Some(found) = text.get(h.start..h.end) else {
                 continue;
             };
@@ -307,8 +330,9 @@ impl TopicTagger {
                     CaseMode::Exact(term) => found == &**term,
                     CaseMode::Lower => !found.bytes().any(|b| b.is_ascii_uppercase()),
                 };
-                if ok {
-                    counts.push((k, weight));
+                if let (true, Some(tf)) = (ok, scratch.tf.get_mut(k as usize)) {
+                    *tf += weight;
+                    scratch.seen[k as usize / 64] |= 1 << (k % 64);
                 }
             }
         }
