@@ -200,13 +200,9 @@ impl Lexicon {
                 i += 1;
                 continue;
             }
-            if kind == START_LETTER || kind == START_DIGIT {
+            if kind == START_LETTER {
                 let x = load8(bytes, i);
-                let run = if kind == START_LETTER {
-                    letter_run(x)
-                } else {
-                    digit_run(x)
-                };
+                let run = letter_run(x);
                 let end = i + run;
                 let after = bytes
                     .get(end)
@@ -214,9 +210,9 @@ impl Lexicon {
                 // A run of letters or of digits that the next byte does not go on with.
                 if run < 8 && after <= START_SYMBOL {
                     if i >= covered {
-                        // ASCII letters lower-case with one OR; digits have that bit already.
+                        // ASCII letters lower-case with one OR.
                         let head = low_bytes(x | ONES * 0x20, run);
-                        if terms.may_start_term(head, run) {
+                        if terms.may_start_term(head, run, bytes, end) {
                             terms.short_word(text, i, end, head, &mut covered, hits);
                         }
                     }
@@ -224,10 +220,13 @@ impl Lexicon {
                     i = if after == START_NONE { end + 1 } else { end };
                     continue;
                 }
-                if run == 8 && kind == START_LETTER {
+                if run == 8 {
                     i = terms.long_word(text, i, &mut covered, hits);
                     continue;
                 }
+            } else if kind == START_DIGIT {
+                i = terms.figure(text, i, &mut covered, hits);
+                continue;
             }
             i = terms.from_start(text, i, &mut covered, hits);
         }
@@ -235,23 +234,61 @@ impl Lexicon {
 }
 
 impl Terms {
-    /// Whether the filter lets through the word of `len` (1..=7) ASCII letters packed in
-    /// `head`, or the word without a final "s" or "es".
+    /// Whether the filters let through the word of `len` (1..=7) ASCII letters or digits
+    /// packed in `head` and ending at `bytes[end]`, or the word without a final "s" or "es".
     #[inline(always)]
-    fn may_start_term(&self, head: u64, len: usize) -> bool {
-        if self.filter_has(WordKey::short(head).hash) {
+    fn may_start_term(&self, head: u64, len: usize, bytes: &[u8], end: usize) -> bool {
+        if self.word_may_start(WordKey::short(head).hash, bytes, end) {
             return true;
         }
         let last = (head >> (8 * (len - 1))) as u8;
         if last != b's' || len < 2 {
             return false;
         }
-        let stem = low_bytes(head, len - 1);
-        if self.filter_has(WordKey::short(stem).hash) {
+        let stem_alone =
+            |n: usize| self.filter_bits(WordKey::short(low_bytes(head, n)).hash) & FIRST_ALONE != 0;
+        if stem_alone(len - 1) {
             return true;
         }
         let before = (head >> (8 * (len - 2))) as u8;
-        before == b'e' && len >= 3 && self.filter_has(WordKey::short(low_bytes(head, len - 2)).hash)
+        before == b'e' && len >= 3 && stem_alone(len - 2)
+    }
+
+    /// Whether a term may start with the word of hash `hash` that ends at `bytes[end]`: one
+    /// of its group may be the word alone, or a longer one goes on like the text.
+    #[inline(always)]
+    fn word_may_start(&self, hash: u64, bytes: &[u8], end: usize) -> bool {
+        let bits = self.filter_bits(hash);
+        bits & FIRST_ALONE != 0
+            || (bits != 0 && {
+                let next = lower8(load8(bytes, end)) & FOLLOW_MASK;
+                let f = filter_bit(hash_mix(hash, next));
+                self.follow_filter[f / 64] & (1 << (f % 64)) != 0
+            })
+    }
+
+    /// [`Lexicon::find`] at a digit: a run of up to 7 digits that no letter or digit follows
+    /// ("5", "1987") is looked up like a short word (it has no plural to try, and no term can
+    /// start inside it); anything else takes the general path. Returns where to go on.
+    #[inline(never)]
+    fn figure(&self, text: &str, i: usize, covered: &mut usize, hits: &mut Vec<Hit>) -> usize {
+        let bytes = text.as_bytes();
+        let x = load8(bytes, i);
+        let run = digit_run(x);
+        let end = i + run;
+        let after = bytes
+            .get(end)
+            .map_or(START_NONE, |&b| self.starts[usize::from(b)]);
+        if run == 8 || after > START_SYMBOL {
+            return self.from_start(text, i, covered, hits);
+        }
+        if i >= *covered {
+            let head = low_bytes(x, run);
+            if self.may_start_term(head, run, bytes, end) {
+                self.short_word(text, i, end, head, covered, hits);
+            }
+        }
+        end
     }
 
     /// [`Lexicon::find`] at `i` for everything but its hot loop: symbols, digits, non-ASCII
@@ -428,7 +465,15 @@ const START_OTHER: u8 = 4;
 
 /// log2 of the bits in the first-word filter (8 KiB).
 const FILTER_BITS: u32 = 16;
-const FILTER_WORDS: usize = 1 << (FILTER_BITS - 6);
+const FILTER_WORDS: usize = 1 << (FILTER_BITS - 5);
+const FOLLOW_WORDS: usize = 1 << (FILTER_BITS - 6);
+/// Filter bit: a term may be the first word alone, or goes on past it by fewer than the
+/// [`FOLLOW_MASK`] bytes (so the follow filter cannot speak for it).
+const FIRST_ALONE: u64 = 1;
+/// Filter bit: a term goes on past the first word by [`FOLLOW_MASK`] bytes or more.
+const FIRST_LONGER: u64 = 2;
+/// The bytes after a first word that the follow filter looks at: 3.
+const FOLLOW_MASK: u64 = 0xff_ffff;
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH_BITS: u64 = ONES * 0x80;
@@ -543,9 +588,13 @@ struct Terms {
     slots: Vec<Slot>,
     /// `64 - log2(slots.len())`: slots are picked by the high bits of a product.
     slot_shift: u32,
-    /// One bit per [`FILTER_BITS`] hash bucket with a first word in it: most words of a
-    /// text start no term, and are ruled out by one bit test.
+    /// Two bits per [`FILTER_BITS`] hash bucket of first words: [`FIRST_ALONE`] and
+    /// [`FIRST_LONGER`]. Most words of a text start no term, and are ruled out by one test.
     filter: Box<[u64; FILTER_WORDS]>,
+    /// One bit per [`FILTER_BITS`] bucket of the hash of a first word mixed with the
+    /// [`FOLLOW_MASK`] bytes after it in a term: for first words with only longer terms
+    /// ("the"), which the text mostly follows with none of them.
+    follow_filter: Box<[u64; FOLLOW_WORDS]>,
     /// Groups of the terms that start with an ASCII symbol, by that byte.
     symbols: Vec<(u32, u32)>,
     /// Per byte, what it can start (`START_*`): a text is mostly letters and spaces, and one
@@ -701,9 +750,20 @@ impl Terms {
         let slot_shift = 64 - size.trailing_zeros();
         let mut slots = vec![Slot::default(); size];
         let mut filter = Box::new([0u64; FILTER_WORDS]);
+        let mut follow_filter = Box::new([0u64; FOLLOW_WORDS]);
         for (hash, g, _) in groups {
+            let mut bits = 0;
+            for c in &grouped[g.from as usize..g.to as usize] {
+                if c.len - g.len >= 3 {
+                    bits |= FIRST_LONGER;
+                    let f = filter_bit(hash_mix(hash, c.tail & FOLLOW_MASK));
+                    follow_filter[f / 64] |= 1 << (f % 64);
+                } else {
+                    bits |= FIRST_ALONE;
+                }
+            }
             let f = filter_bit(hash);
-            filter[f / 64] |= 1 << (f % 64);
+            filter[f / 32] |= bits << (2 * (f % 32));
             let mut i = slot_index(hash, slot_shift);
             while slots[i].len != 0 {
                 i = (i + 1) & (size - 1);
@@ -737,6 +797,7 @@ impl Terms {
             slots,
             slot_shift,
             filter,
+            follow_filter,
             symbols,
             starts,
         }
@@ -907,10 +968,11 @@ impl Terms {
         }
         let word = &bytes[start..end];
         let n = word.len();
-        let stem = |len: usize| self.filter_has(WordKey::of(&word[..len]).hash);
-        let may_start = self.filter_has(key.hash)
+        let stem_alone =
+            |len: usize| self.filter_bits(WordKey::of(&word[..len]).hash) & FIRST_ALONE != 0;
+        let may_start = self.word_may_start(key.hash, bytes, end)
             || (word[n - 1] | 0x20 == b's'
-                && (stem(n - 1) || (word[n - 2] | 0x20 == b'e' && stem(n - 2))));
+                && (stem_alone(n - 1) || (word[n - 2] | 0x20 == b'e' && stem_alone(n - 2))));
         if may_start {
             self.word_terms(text, start, end, key, head, covered, hits);
         }
@@ -970,8 +1032,14 @@ impl Terms {
 
     #[inline(always)]
     fn filter_has(&self, hash: u64) -> bool {
+        self.filter_bits(hash) != 0
+    }
+
+    /// The [`FIRST_ALONE`] and [`FIRST_LONGER`] bits of the bucket of `hash`.
+    #[inline(always)]
+    fn filter_bits(&self, hash: u64) -> u64 {
         let f = filter_bit(hash);
-        self.filter[f / 64] & (1 << (f % 64)) != 0
+        (self.filter[f / 32] >> (2 * (f % 32))) & 3
     }
 
     /// [`Terms::longest`] over the groups of every form of the word at `start`.
@@ -1002,7 +1070,7 @@ fn slot_index(hash: u64, shift: u32) -> usize {
 
 /// [`Terms::ascii_word`] past a first chunk of 8 letters (`head`, lower-cased): the key of
 /// the whole run of letters, as [`WordKey::of`] computes it, and where the run ends.
-#[cold]
+#[inline(always)]
 fn long_ascii_word(bytes: &[u8], start: usize, head: u64) -> (WordKey, usize) {
     let mut h = hash_mix(HASH_SEED, head);
     let mut at = start + 8;
