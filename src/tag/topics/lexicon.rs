@@ -211,7 +211,7 @@ impl Lexicon {
                 if run < 8 && after <= START_SYMBOL {
                     if i >= covered {
                         // ASCII letters lower-case with one OR.
-                        let head = low_bytes(x | ONES * 0x20, run);
+                        let head = low_bytes(x | LOWER_BITS, run);
                         if terms.may_start_term(head, run, bytes, end) {
                             terms.short_word(text, i, end, head, &mut covered, hits);
                         }
@@ -228,7 +228,7 @@ impl Lexicon {
                 i = terms.figure(text, i, &mut covered, hits);
                 continue;
             }
-            i = terms.from_start(text, i, &mut covered, hits);
+            i = terms.general_at(text, i, &mut covered, hits);
         }
     }
 }
@@ -280,7 +280,7 @@ impl Terms {
             .get(end)
             .map_or(START_NONE, |&b| self.starts[usize::from(b)]);
         if run == 8 || after > START_SYMBOL {
-            return self.from_start(text, i, covered, hits);
+            return self.general_at(text, i, covered, hits);
         }
         if i >= *covered {
             let head = low_bytes(x, run);
@@ -295,7 +295,7 @@ impl Terms {
     /// characters, long words and words that go on with digits or other letters. Returns
     /// where to go on.
     #[inline(never)]
-    fn from_start(&self, text: &str, i: usize, covered: &mut usize, hits: &mut Vec<Hit>) -> usize {
+    fn general_at(&self, text: &str, i: usize, covered: &mut usize, hits: &mut Vec<Hit>) -> usize {
         let bytes = text.as_bytes();
         let b = bytes[i];
         match self.starts[usize::from(b)] {
@@ -477,6 +477,8 @@ const FOLLOW_MASK: u64 = 0xff_ffff;
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH_BITS: u64 = ONES * 0x80;
+/// The ASCII case bit of each of 8 packed bytes: set, it lower-cases a letter.
+const LOWER_BITS: u64 = ONES * 0x20;
 
 /// The hash of a word and its first (up to) 8 bytes, ASCII lower-cased and packed
 /// little-endian: the hash finds the slot, the packed bytes confirm it (all of the word for
@@ -536,7 +538,7 @@ fn low_bytes(x: u64, n: usize) -> u64 {
 /// How many of the 8 packed bytes, from the first, are ASCII letters (8 when all are).
 #[inline(always)]
 fn letter_run(x: u64) -> usize {
-    let folded = (x | ONES * 0x20) & (ONES * 0x7f);
+    let folded = (x | LOWER_BITS) & (ONES * 0x7f);
     // High bit of each byte: at least 'a', and above 'z' (no carry between bytes); a byte
     // with its own high bit set is not ASCII.
     let ge_a = folded + ONES * (0x80 - u64::from(b'a'));
@@ -911,7 +913,7 @@ impl Terms {
         let x = load8(bytes, start);
         let run = letter_run(x);
         // ASCII letters lower-case with one OR.
-        let head = low_bytes(x | ONES * 0x20, run);
+        let head = low_bytes(x | LOWER_BITS, run);
         let (key, end) = if run < 8 {
             (WordKey::short(head), start + run)
         } else {
@@ -955,13 +957,13 @@ impl Terms {
         hits: &mut Vec<Hit>,
     ) -> usize {
         let bytes = text.as_bytes();
-        let head = load8(bytes, start) | ONES * 0x20;
+        let head = load8(bytes, start) | LOWER_BITS;
         let (key, end) = long_ascii_word(bytes, start, head);
         if bytes
             .get(end)
             .is_some_and(|b| b.is_ascii_digit() || !b.is_ascii())
         {
-            return self.from_start(text, start, covered, hits);
+            return self.general_at(text, start, covered, hits);
         }
         if start < *covered {
             return end;
@@ -1077,7 +1079,7 @@ fn long_ascii_word(bytes: &[u8], start: usize, head: u64) -> (WordKey, usize) {
     loop {
         let x = load8(bytes, at);
         let run = letter_run(x);
-        let chunk = low_bytes(x | ONES * 0x20, run);
+        let chunk = low_bytes(x | LOWER_BITS, run);
         h = hash_mix(h, chunk);
         if run < 8 {
             return (WordKey { hash: h, head }, at + run);
@@ -1274,7 +1276,7 @@ mod tests {
             let bytes = padded.as_bytes();
             let x = load8(bytes, 0);
             let run = letter_run(x);
-            let head = low_bytes(x | ONES * 0x20, run);
+            let head = low_bytes(x | LOWER_BITS, run);
             let (key, end) = if run < 8 {
                 (WordKey::short(head), run)
             } else {

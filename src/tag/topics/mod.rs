@@ -75,6 +75,8 @@ struct Scratch {
     /// One bit per sense with occurrences: walked in sense order, the order in which evidence
     /// is summed (a sort of the occurrences would cost more than the walk).
     seen: Vec<u64>,
+    /// Some bit of `seen` may be set (the walk over it is skipped when none is).
+    marked: bool,
     hits: Vec<Hit>,
     /// Evidence per concept; only the `touched` entries are non-zero.
     evidence: Vec<f32>,
@@ -106,7 +108,10 @@ impl Drop for Cleared<'_> {
             }
         }
         s.touched.clear();
-        drain_senses(&mut s.seen, &mut s.tf, |_, _| {});
+        if s.marked {
+            drain_senses(&mut s.seen, &mut s.tf, |_, _| {});
+            s.marked = false;
+        }
         s.hits.clear();
     }
 }
@@ -129,6 +134,8 @@ pub struct TopicTagger {
     max_narrower: usize,
     /// Concept index of the fallback top-level topic.
     fallback: u16,
+    /// `ln(1 + k/2)` for k < 64: occurrence counts are mostly small multiples of 0.5.
+    ln_1p_halves: [f32; 64],
 }
 
 fn read_table(path: &Option<PathBuf>, embedded: &str) -> Result<(String, String), TableError> {
@@ -174,7 +181,11 @@ impl TopicTagger {
                     format!("{:?} is not a top-level Media Topic", config.fallback),
                 )
             })?;
+        // Computed at run time, by the same `ln` as any other count (not folded at build time).
+        let ln_1p_halves =
+            std::array::from_fn(|k| (1.0 + std::hint::black_box(k as f32) / 2.0).ln());
         Ok(TopicTagger {
+            ln_1p_halves,
             lexicon,
             min_score: config.min_score,
             max_narrower: config.max_narrower,
@@ -290,17 +301,19 @@ impl TopicTagger {
         let Scratch {
             tf,
             seen,
+            marked,
             evidence,
             touched,
             ..
         } = scratch;
+        *marked = false;
         // Senses in index order, as the evidence has always been summed (float sums depend on
         // the order).
         drain_senses(seen, tf, |sense, tf| {
             let Some(s) = lex.senses.get(sense) else {
                 return;
             };
-            let add = s.weight * (1.0 + tf).ln();
+            let add = s.weight * self.ln_1p(tf);
             let mut c = Some(s.concept);
             while let Some(ci) = c {
                 if evidence[ci as usize] == 0.0 {
@@ -333,8 +346,20 @@ impl TopicTagger {
                 if let (true, Some(tf)) = (ok, scratch.tf.get_mut(k as usize)) {
                     *tf += weight;
                     scratch.seen[k as usize / 64] |= 1 << (k % 64);
+                    scratch.marked = true;
                 }
             }
+        }
+    }
+
+    /// `ln(1 + tf)`, from the table when `tf` is a small multiple of 0.5 (the same value:
+    /// the table holds `ln` of the very same `1 + tf`).
+    fn ln_1p(&self, tf: f32) -> f32 {
+        let halves = tf * 2.0;
+        let k = halves as usize;
+        match self.ln_1p_halves.get(k) {
+            Some(&ln) if k as f32 == halves => ln,
+            _ => (1.0 + tf).ln(),
         }
     }
 
@@ -604,6 +629,32 @@ mod tests {
             TopicTagger::new(&missing),
             Err(TableError::Io { .. })
         ));
+    }
+
+    #[test]
+    fn ln_table_is_the_same_ln() {
+        let t = tagger();
+        for k in 0..200 {
+            let tf = k as f32 / 2.0;
+            assert_eq!(t.ln_1p(tf).to_bits(), (1.0 + tf).ln().to_bits(), "{tf}");
+        }
+        assert_eq!(t.ln_1p(0.3).to_bits(), (1.3f32).ln().to_bits());
+    }
+
+    #[test]
+    fn lead_ends_at_the_first_blank_line_or_the_limit() {
+        assert_eq!(lead_end(""), 0);
+        assert_eq!(lead_end("a\nb\n\nc"), 3);
+        assert_eq!(lead_end("a\n\n\nb"), 1);
+        let long = "x".repeat(700);
+        assert_eq!(lead_end(&long), MAX_LEAD_BYTES);
+        for at in [598, 599, 600, 601] {
+            let text = format!("{}\n\n{}", "y".repeat(at), "z".repeat(50));
+            assert_eq!(
+                lead_end(&text),
+                text.find("\n\n").unwrap().min(MAX_LEAD_BYTES)
+            );
+        }
     }
 
     #[test]
