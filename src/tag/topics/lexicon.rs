@@ -187,56 +187,161 @@ impl Lexicon {
     pub(crate) fn find(&self, text: &str, hits: &mut Vec<Hit>) {
         hits.clear();
         let terms = &self.terms;
-        let mut covered = 0usize;
         let bytes = text.as_bytes();
+        let mut covered = 0usize;
         let mut i = 0;
+        // The hot loop takes words of up to 7 ASCII letters followed by neither a letter, a
+        // digit nor other letters: most words of a story. It rules out those that start no
+        // term with filter bits alone and hands the rest, and every other case, to calls
+        // kept out of line, so that the loop stays small.
         while i < bytes.len() {
-            let b = bytes[i];
-            if ASCII_CLASS[usize::from(b)] == 0 {
-                if b.is_ascii() {
-                    let group = terms.symbol_group(b);
-                    if !group.is_empty() && i >= covered {
-                        if let Some(hit) = terms.longest(text, i, group, 0) {
-                            covered = record(hits, hit);
+            let kind = terms.starts[usize::from(bytes[i])];
+            if kind == START_NONE {
+                i += 1;
+                continue;
+            }
+            if kind == START_LETTER {
+                let x = load8(bytes, i);
+                let run = letter_run(x);
+                let end = i + run;
+                let after = bytes
+                    .get(end)
+                    .map_or(START_NONE, |&b| terms.starts[usize::from(b)]);
+                // A run of letters or of digits that the next byte does not go on with.
+                if run < 8 && after <= START_SYMBOL {
+                    if i >= covered {
+                        // ASCII letters lower-case with one OR.
+                        let head = low_bytes(x | LOWER_BITS, run);
+                        if terms.may_start_term(head, run, bytes, end) {
+                            terms.short_word(text, i, end, head, &mut covered, hits);
                         }
                     }
-                    i += 1;
+                    // The byte after the word starts nothing either: step over it too.
+                    i = if after == START_NONE { end + 1 } else { end };
                     continue;
                 }
+                if run == 8 {
+                    i = terms.long_word(text, i, &mut covered, hits);
+                    continue;
+                }
+            } else if kind == START_DIGIT {
+                i = terms.figure(text, i, &mut covered, hits);
+                continue;
+            }
+            i = terms.general_at(text, i, &mut covered, hits);
+        }
+    }
+}
+
+impl Terms {
+    /// Whether the filters let through the word of `len` (1..=7) ASCII letters or digits
+    /// packed in `head` and ending at `bytes[end]`, or the word without a final "s" or "es".
+    #[inline(always)]
+    fn may_start_term(&self, head: u64, len: usize, bytes: &[u8], end: usize) -> bool {
+        if self.word_may_start(WordKey::short(head).hash, bytes, end) {
+            return true;
+        }
+        let last = (head >> (8 * (len - 1))) as u8;
+        if last != b's' || len < 2 {
+            return false;
+        }
+        let stem_alone =
+            |n: usize| self.filter_bits(WordKey::short(low_bytes(head, n)).hash) & FIRST_ALONE != 0;
+        if stem_alone(len - 1) {
+            return true;
+        }
+        let before = (head >> (8 * (len - 2))) as u8;
+        before == b'e' && len >= 3 && stem_alone(len - 2)
+    }
+
+    /// Whether a term may start with the word of hash `hash` that ends at `bytes[end]`: one
+    /// of its group may be the word alone, or a longer one goes on like the text.
+    #[inline(always)]
+    fn word_may_start(&self, hash: u64, bytes: &[u8], end: usize) -> bool {
+        let bits = self.filter_bits(hash);
+        bits & FIRST_ALONE != 0
+            || (bits != 0 && {
+                let next = lower8(load8(bytes, end)) & FOLLOW_MASK;
+                let f = filter_bit(hash_mix(hash, next));
+                self.follow_filter[f / 64] & (1 << (f % 64)) != 0
+            })
+    }
+
+    /// [`Lexicon::find`] at a digit: a run of up to 7 digits that no letter or digit follows
+    /// ("5", "1987") is looked up like a short word (it has no plural to try, and no term can
+    /// start inside it); anything else takes the general path. Returns where to go on.
+    #[inline(never)]
+    fn figure(&self, text: &str, i: usize, covered: &mut usize, hits: &mut Vec<Hit>) -> usize {
+        let bytes = text.as_bytes();
+        let x = load8(bytes, i);
+        let run = digit_run(x);
+        let end = i + run;
+        let after = bytes
+            .get(end)
+            .map_or(START_NONE, |&b| self.starts[usize::from(b)]);
+        if run == 8 || after > START_SYMBOL {
+            return self.general_at(text, i, covered, hits);
+        }
+        if i >= *covered {
+            let head = low_bytes(x, run);
+            if self.may_start_term(head, run, bytes, end) {
+                self.short_word(text, i, end, head, covered, hits);
+            }
+        }
+        end
+    }
+
+    /// [`Lexicon::find`] at `i` for everything but its hot loop: symbols, digits, non-ASCII
+    /// characters, long words and words that go on with digits or other letters. Returns
+    /// where to go on.
+    #[inline(never)]
+    fn general_at(&self, text: &str, i: usize, covered: &mut usize, hits: &mut Vec<Hit>) -> usize {
+        let bytes = text.as_bytes();
+        let b = bytes[i];
+        match self.starts[usize::from(b)] {
+            START_NONE => return i + 1,
+            START_SYMBOL => {
+                if i >= *covered {
+                    if let Some(hit) = self.longest(text, i, self.symbol_group(b), 0) {
+                        *covered = record(hits, hit);
+                    }
+                }
+                return i + 1;
+            }
+            START_LETTER => {
+                if let Some(end) = self.ascii_word(text, i, covered, hits) {
+                    return end;
+                }
+            }
+            _ if !b.is_ascii() => {
                 let (c, len) = char_at(text, i);
                 if !is_word_char(c) {
-                    i += len;
-                    continue;
+                    return i + len;
                 }
             }
-            if b.is_ascii() {
-                if let Some(end) = terms.ascii_word(text, i, &mut covered, hits) {
-                    i = end;
-                    continue;
-                }
+            _ => {}
+        }
+        let word = Word::at(text, i);
+        if i >= *covered {
+            if let Some(hit) = self.longest_at_word(text, i, &word) {
+                *covered = record(hits, hit);
             }
-            let word = Word::at(text, i);
-            if i >= covered {
-                if let Some(hit) = terms.longest_at_word(text, i, &word) {
-                    covered = record(hits, hit);
-                }
-            }
-            if word.has_digit {
-                // A term may start after a digit inside the word ("1.2bn").
-                for k in i + 1..word.end {
-                    if bytes[k - 1].is_ascii_digit()
-                        && k >= covered
-                        && char_at(text, k).0.is_alphabetic()
-                    {
-                        let rest = Word::at(text, k);
-                        if let Some(hit) = terms.longest_at_word(text, k, &rest) {
-                            covered = record(hits, hit);
-                        }
+        }
+        if word.has_digit {
+            // A term may start after a digit inside the word ("1.2bn").
+            for k in i + 1..word.end {
+                if bytes[k - 1].is_ascii_digit()
+                    && k >= *covered
+                    && char_at(text, k).0.is_alphabetic()
+                {
+                    let rest = Word::at(text, k);
+                    if let Some(hit) = self.longest_at_word(text, k, &rest) {
+                        *covered = record(hits, hit);
                     }
                 }
             }
-            i = word.end.max(i + 1);
         }
+        word.end.max(i + 1)
     }
 }
 
@@ -282,15 +387,13 @@ fn word_len(text: &str) -> usize {
     i
 }
 
-/// A word of the text and the hashes of the forms a term's first word may take in it.
+/// A word of the text and the keys of the forms a term's first word may take in it.
 struct Word {
     end: usize,
-    /// Only ASCII letters and digits.
-    ascii: bool,
     has_digit: bool,
-    /// (hash, length) of the word, of the word without a final "s" and without a final "es"
-    /// (length 0 where the word has no such ending); hashes are [`word_hash`].
-    forms: [(u64, usize); 3],
+    /// The key and length of the word, of the word without a final "s" and without a final
+    /// "es" (length 0 where the word has no such ending).
+    forms: [(WordKey, usize); 3],
 }
 
 impl Word {
@@ -300,38 +403,31 @@ impl Word {
         let bytes = text.as_bytes();
         let mut end = start;
         let mut class = 0u8;
-        // Scan and hash in one pass. ASCII letters and digits lowercase with one OR (digits
-        // have that bit already).
-        let mut h = FNV_OFFSET;
         for &b in &bytes[start..] {
             let c = ASCII_CLASS[usize::from(b)];
             if c == 0 {
                 break;
             }
             class |= c;
-            h = fnv_mix(h, b | 0x20);
             end += 1;
         }
-        let ascii = bytes.get(end).is_none_or(|b| b.is_ascii());
-        if !ascii {
-            // The word goes on with other letters: hash it again, the general way.
+        if bytes.get(end).is_some_and(|b| !b.is_ascii()) {
+            // The word goes on with other letters.
             end += word_len(&text[end..]);
             class |= DIGIT * u8::from(bytes[start..end].iter().any(u8::is_ascii_digit));
-            h = word_hash(&bytes[start..end]);
         }
         let word = &bytes[start..end];
         let n = word.len();
-        let mut forms = [(h.max(1), n), (0, 0), (0, 0)];
+        let none = (WordKey::default(), 0);
+        let mut forms = [(WordKey::of(word), n), none, none];
         if n >= 1 && word[n - 1] | 0x20 == b's' {
-            // Rare enough to hash the shorter forms again.
-            forms[1] = (word_hash(&word[..n - 1]), n - 1);
+            forms[1] = (WordKey::of(&word[..n - 1]), n - 1);
             if n >= 2 && word[n - 2] | 0x20 == b'e' {
-                forms[2] = (word_hash(&word[..n - 2]), n - 2);
+                forms[2] = (WordKey::of(&word[..n - 2]), n - 2);
             }
         }
         Word {
             end,
-            ascii,
             has_digit: class & DIGIT != 0,
             forms,
         }
@@ -358,39 +454,121 @@ static ASCII_CLASS: [u8; 256] = {
     table
 };
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+/// What a byte of the text can start, per [`Terms::starts`]: nothing (ASCII that is neither a
+/// letter, a digit nor the first byte of a term), a symbol term, a word of ASCII letters or
+/// of digits (the fast paths), or a non-ASCII character (the general path).
+const START_NONE: u8 = 0;
+const START_SYMBOL: u8 = 1;
+const START_LETTER: u8 = 2;
+const START_DIGIT: u8 = 3;
+const START_OTHER: u8 = 4;
 
 /// log2 of the bits in the first-word filter (8 KiB).
 const FILTER_BITS: u32 = 16;
+const FILTER_WORDS: usize = 1 << (FILTER_BITS - 5);
+const FOLLOW_WORDS: usize = 1 << (FILTER_BITS - 6);
+/// Filter bit: a term may be the first word alone, or goes on past it by fewer than the
+/// [`FOLLOW_MASK`] bytes (so the follow filter cannot speak for it).
+const FIRST_ALONE: u64 = 1;
+/// Filter bit: a term goes on past the first word by [`FOLLOW_MASK`] bytes or more.
+const FIRST_LONGER: u64 = 2;
+/// The bytes after a first word that the follow filter looks at: 3.
+const FOLLOW_MASK: u64 = 0xff_ffff;
 
-/// FNV-1a's low bits are weak on short words: buckets and slots take the high bits of the
-/// hash times an odd constant.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = ONES * 0x80;
+/// The ASCII case bit of each of 8 packed bytes: set, it lower-cases a letter.
+const LOWER_BITS: u64 = ONES * 0x20;
+
+/// The hash of a word and its first (up to) 8 bytes, ASCII lower-cased and packed
+/// little-endian: the hash finds the slot, the packed bytes confirm it (all of the word for
+/// the usual word of 8 bytes or fewer).
+#[derive(Debug, Clone, Copy, Default)]
+struct WordKey {
+    hash: u64,
+    head: u64,
+}
+
+const HASH_SEED: u64 = 0x243f_6a88_85a3_08d3;
+
+/// One step of the word hash: the words's bytes go in 8 at a time, so a short word costs one
+/// multiply instead of one per byte.
+#[inline(always)]
+fn hash_mix(h: u64, chunk: u64) -> u64 {
+    (h ^ chunk).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+impl WordKey {
+    /// The key of `word` ignoring ASCII case: its whole 8-byte chunks, then the rest (possibly
+    /// empty) zero-padded, go through [`hash_mix`]. [`Terms::ascii_word`] computes the same
+    /// from the chunks it scans.
+    fn of(word: &[u8]) -> WordKey {
+        let mut h = HASH_SEED;
+        let mut chunks = word.chunks_exact(8);
+        for chunk in &mut chunks {
+            h = hash_mix(h, lower8(load8(chunk, 0)));
+        }
+        h = hash_mix(h, lower8(load8(chunks.remainder(), 0)));
+        WordKey {
+            hash: h,
+            head: lower8(load8(word, 0)),
+        }
+    }
+
+    /// The key of a word of 8 bytes or fewer whose packed lower-case bytes are `head`.
+    #[inline(always)]
+    fn short(head: u64) -> WordKey {
+        WordKey {
+            hash: hash_mix(HASH_SEED, head),
+            head,
+        }
+    }
+}
+
+/// The low `n` bytes (0..=8) of a packed u64.
+#[inline(always)]
+fn low_bytes(x: u64, n: usize) -> u64 {
+    if n >= 8 {
+        x
+    } else {
+        x & ((1u64 << (8 * n)) - 1)
+    }
+}
+
+/// How many of the 8 packed bytes, from the first, are ASCII letters (8 when all are).
+#[inline(always)]
+fn letter_run(x: u64) -> usize {
+    let folded = (x | LOWER_BITS) & (ONES * 0x7f);
+    // High bit of each byte: at least 'a', and above 'z' (no carry between bytes); a byte
+    // with its own high bit set is not ASCII.
+    let ge_a = folded + ONES * (0x80 - u64::from(b'a'));
+    let gt_z = folded + ONES * (0x7f - u64::from(b'z'));
+    let letters = ge_a & !gt_z & !x & HIGH_BITS;
+    ((!letters & HIGH_BITS).trailing_zeros() / 8) as usize
+}
+
+/// How many of the 8 packed bytes, from the first, are ASCII digits (8 when all are).
+#[inline(always)]
+fn digit_run(x: u64) -> usize {
+    let low7 = x & (ONES * 0x7f);
+    let ge_0 = low7 + ONES * (0x80 - u64::from(b'0'));
+    let gt_9 = low7 + ONES * (0x7f - u64::from(b'9'));
+    let digits = ge_0 & !gt_9 & !x & HIGH_BITS;
+    ((!digits & HIGH_BITS).trailing_zeros() / 8) as usize
+}
+
+/// FNV-like products have weak low bits: the filter and the slots take high bits of the hash
+/// times an odd constant.
 fn filter_bit(hash: u64) -> usize {
-    (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - FILTER_BITS)) as usize
+    (hash.wrapping_mul(0xc2b2_ae3d_27d4_eb4f) >> (64 - FILTER_BITS)) as usize
 }
 
-fn slot_index(hash: u64, size: usize) -> usize {
-    (hash.wrapping_mul(0xff51_afd7_ed55_8ccd) >> 32) as usize & (size - 1)
-}
-
-#[inline]
-fn fnv_mix(h: u64, lower: u8) -> u64 {
-    (h ^ u64::from(lower)).wrapping_mul(0x0000_0100_0000_01b3)
-}
-
-/// The FNV-1a state before `lower` was mixed into `h` (the prime is odd, so invertible).
-#[inline]
-fn fnv_unmix(h: u64, lower: u8) -> u64 {
-    h.wrapping_mul(FNV_PRIME_INVERSE) ^ u64::from(lower)
-}
-
-const FNV_PRIME_INVERSE: u64 = 0xce96_5057_aff6_957b;
-
-/// FNV-1a over the ASCII-lower-cased bytes: terms match ignoring ASCII case only.
-fn word_hash(word: &[u8]) -> u64 {
-    word.iter()
-        .fold(FNV_OFFSET, |h, &b| fnv_mix(h, b.to_ascii_lowercase()))
-        .max(1)
+/// The bucket of the bytes that follow a first word, for [`Slot::follow`]: the low `width`
+/// packed bytes.
+#[inline(always)]
+fn follow_bit(next: u64, width: u32) -> u64 {
+    let key = low_bytes(next, width as usize).wrapping_mul(0xff51_afd7_ed55_8ccd) >> 58;
+    1 << key
 }
 
 /// The lower-case terms, grouped by their first word (or, for terms that start with an ASCII
@@ -407,14 +585,23 @@ struct Terms {
     spans: Vec<(u32, u32)>,
     /// Term keys, grouped; a group is a range of this.
     grouped: Vec<Candidate>,
-    /// Open addressing by first-word hash (see [`slot_index`]); hash 0 marks an empty slot.
-    /// The length is a power of two.
+    /// Open addressing by first-word hash (see [`Terms::slot_index`]); length 0 marks an
+    /// empty slot. The length is a power of two.
     slots: Vec<Slot>,
-    /// One bit per [`FILTER_BITS`] hash bucket with a first word in it: most words of a
-    /// text start no term, and are ruled out by one bit test.
-    filter: Vec<u64>,
+    /// `64 - log2(slots.len())`: slots are picked by the high bits of a product.
+    slot_shift: u32,
+    /// Two bits per [`FILTER_BITS`] hash bucket of first words: [`FIRST_ALONE`] and
+    /// [`FIRST_LONGER`]. Most words of a text start no term, and are ruled out by one test.
+    filter: Box<[u64; FILTER_WORDS]>,
+    /// One bit per [`FILTER_BITS`] bucket of the hash of a first word mixed with the
+    /// [`FOLLOW_MASK`] bytes after it in a term: for first words with only longer terms
+    /// ("the"), which the text mostly follows with none of them.
+    follow_filter: Box<[u64; FOLLOW_WORDS]>,
     /// Groups of the terms that start with an ASCII symbol, by that byte.
     symbols: Vec<(u32, u32)>,
+    /// Per byte, what it can start (`START_*`): a text is mostly letters and spaces, and one
+    /// look-up sends each byte its way.
+    starts: [u8; 256],
 }
 
 /// A term of a group, with the first bytes after the group's first word packed for a
@@ -433,17 +620,11 @@ impl Candidate {
     fn new(key: u32, term: &[u8], known: usize) -> Candidate {
         let rest = &term[known.min(term.len())..];
         let n = rest.len().min(8);
-        let mut buf = [0u8; 8];
-        buf[..n].copy_from_slice(&rest[..n]);
         Candidate {
             key,
             len: term.len() as u32,
-            tail: u64::from_le_bytes(buf),
-            mask: if n == 8 {
-                u64::MAX
-            } else {
-                (1u64 << (8 * n)) - 1
-            },
+            tail: load8(rest, 0) & low_bytes(u64::MAX, n),
+            mask: low_bytes(u64::MAX, n),
         }
     }
 }
@@ -466,25 +647,40 @@ fn load8(bytes: &[u8], at: usize) -> u64 {
 /// ASCII lower case of 8 packed bytes; other bytes unchanged.
 #[inline(always)]
 fn lower8(x: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
     let low7 = x & (ONES * 0x7f);
     // The high bit of each byte says: at least 'A', and above 'Z' (no carry between bytes).
     let ge_a = low7 + ONES * (0x80 - u64::from(b'A'));
     let gt_z = low7 + ONES * (0x7f - u64::from(b'Z'));
-    let upper = ge_a & !gt_z & !x & (ONES * 0x80);
+    let upper = ge_a & !gt_z & !x & HIGH_BITS;
     x | (upper >> 2)
 }
 
 /// One first word and its terms.
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
-    hash: u64,
+    /// The first word's first 8 bytes, packed as in [`WordKey::head`].
+    head: u64,
+    /// One [`follow_bit`] per term of the group longer than its first word, of the bytes that
+    /// follow the first word: when the text's bit is clear, only the first word alone can
+    /// match ("the" starts a dozen terms, and is mostly followed by none of them).
+    follow: u64,
     /// The range of `grouped` with its terms.
     from: u32,
     to: u32,
-    /// Its bytes: `bytes[word..word + len]`.
+    /// Its bytes: `bytes[word..word + len]`; `len` 0 for an empty slot.
     word: u32,
     len: u32,
+    /// How many bytes after the first word [`Slot::follow`] looks at (1..=3): no more than
+    /// the shortest longer term has.
+    follow_width: u32,
+}
+
+/// The candidates of one first word (or symbol) and their [`Slot::follow`] filter.
+#[derive(Debug, Clone, Copy)]
+struct Group<'a> {
+    candidates: &'a [Candidate],
+    follow: u64,
+    follow_width: u32,
 }
 
 impl Terms {
@@ -504,7 +700,7 @@ impl Terms {
             let n = word_len(p);
             if n > 0 {
                 let first = &p.as_bytes()[..n];
-                by_word.push((word_hash(first), first, p.len(), key));
+                by_word.push((WordKey::of(first).hash, first, p.len(), key));
             } else if let Some(&b) = p.as_bytes().first().filter(|b| b.is_ascii()) {
                 by_symbol.push((b, p.len(), key));
             }
@@ -519,21 +715,22 @@ impl Terms {
         by_symbol.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
 
         let mut grouped = Vec::with_capacity(by_word.len() + by_symbol.len());
-        let mut groups: Vec<(Slot, &[u8])> = Vec::new();
+        let mut groups: Vec<(u64, Slot, &[u8])> = Vec::new();
         for &(hash, first, _, key) in &by_word {
             let at = grouped.len() as u32;
             match groups.last_mut() {
-                Some((g, w)) if g.hash == hash && *w == first => g.to = at + 1,
+                Some((h, g, w)) if *h == hash && *w == first => g.to = at + 1,
                 _ => {
-                    let word = spans[key as usize].0;
                     let slot = Slot {
-                        hash,
+                        head: WordKey::of(first).head,
+                        follow: 0,
                         from: at,
                         to: at + 1,
-                        word,
+                        word: spans[key as usize].0,
                         len: first.len() as u32,
+                        follow_width: 1,
                     };
-                    groups.push((slot, first));
+                    groups.push((hash, slot, first));
                 }
             }
             grouped.push(Candidate::new(
@@ -542,14 +739,35 @@ impl Terms {
                 first.len(),
             ));
         }
+        for (_, g, _) in &mut groups {
+            let longer = &grouped[g.from as usize..g.to as usize];
+            let longer = longer.iter().filter(|c| c.len > g.len);
+            let shortest_tail = longer.clone().map(|c| c.len - g.len).min();
+            g.follow_width = shortest_tail.unwrap_or(1).min(3);
+            for c in longer {
+                g.follow |= follow_bit(c.tail, g.follow_width);
+            }
+        }
         let size = (groups.len() * 2).next_power_of_two().max(16);
+        let slot_shift = 64 - size.trailing_zeros();
         let mut slots = vec![Slot::default(); size];
-        let mut filter = vec![0u64; 1 << (FILTER_BITS - 6)];
-        for (g, _) in groups {
-            let f = filter_bit(g.hash);
-            filter[f / 64] |= 1 << (f % 64);
-            let mut i = slot_index(g.hash, size);
-            while slots[i].hash != 0 {
+        let mut filter = Box::new([0u64; FILTER_WORDS]);
+        let mut follow_filter = Box::new([0u64; FOLLOW_WORDS]);
+        for (hash, g, _) in groups {
+            let mut bits = 0;
+            for c in &grouped[g.from as usize..g.to as usize] {
+                if c.len - g.len >= 3 {
+                    bits |= FIRST_LONGER;
+                    let f = filter_bit(hash_mix(hash, c.tail & FOLLOW_MASK));
+                    follow_filter[f / 64] |= 1 << (f % 64);
+                } else {
+                    bits |= FIRST_ALONE;
+                }
+            }
+            let f = filter_bit(hash);
+            filter[f / 32] |= bits << (2 * (f % 32));
+            let mut i = slot_index(hash, slot_shift);
+            while slots[i].len != 0 {
                 i = (i + 1) & (size - 1);
             }
             slots[i] = g;
@@ -564,49 +782,67 @@ impl Terms {
             g.1 = at + 1;
             grouped.push(Candidate::new(key, patterns[key as usize].as_bytes(), 0));
         }
+        let mut starts = [START_OTHER; 256];
+        for (b, start) in starts.iter_mut().enumerate().take(128) {
+            let (from, to) = symbols[b];
+            *start = match b as u8 {
+                c if c.is_ascii_alphabetic() => START_LETTER,
+                c if c.is_ascii_digit() => START_DIGIT,
+                _ if from < to => START_SYMBOL,
+                _ => START_NONE,
+            };
+        }
         Terms {
             bytes,
             spans,
             grouped,
             slots,
+            slot_shift,
             filter,
+            follow_filter,
             symbols,
+            starts,
         }
     }
 
-    /// The terms whose first word is `word` (ASCII case ignored, `ascii` when it has only
-    /// ASCII letters and digits), found by its hash.
+    /// The terms whose first word is `word` (ASCII case ignored), found by its key.
     #[inline(always)]
-    fn group(&self, hash: u64, word: &[u8], ascii: bool) -> &[Candidate] {
-        if !self.filter_has(hash) {
-            return &[];
+    fn group(&self, key: WordKey, word: &[u8]) -> Option<Group<'_>> {
+        if !self.filter_has(key.hash) {
+            return None;
         }
         let mask = self.slots.len() - 1;
-        let mut i = slot_index(hash, self.slots.len());
+        let mut i = slot_index(key.hash, self.slot_shift);
         loop {
             let slot = &self.slots[i];
-            if slot.hash == 0 {
-                return &[];
+            if slot.len == 0 {
+                return None;
             }
-            if slot.hash == hash && slot.len as usize == word.len() {
-                let first = &self.bytes[slot.word as usize..(slot.word + slot.len) as usize];
-                // An ASCII word lowercases with one OR; terms are lower case already.
-                let same = if ascii {
-                    first.iter().zip(word).all(|(&a, &b)| a == b | 0x20)
-                } else {
-                    first.eq_ignore_ascii_case(word)
+            if slot.head == key.head && slot.len as usize == word.len() {
+                // The packed head holds the whole of a word of up to 8 bytes.
+                let same = word.len() <= 8 || {
+                    let first = &self.bytes[slot.word as usize..(slot.word + slot.len) as usize];
+                    first[8..].eq_ignore_ascii_case(&word[8..])
                 };
                 if same {
-                    return &self.grouped[slot.from as usize..slot.to as usize];
+                    return Some(Group {
+                        candidates: &self.grouped[slot.from as usize..slot.to as usize],
+                        follow: slot.follow,
+                        follow_width: slot.follow_width,
+                    });
                 }
             }
             i = (i + 1) & mask;
         }
     }
 
-    fn symbol_group(&self, b: u8) -> &[Candidate] {
+    fn symbol_group(&self, b: u8) -> Group<'_> {
         let (from, to) = self.symbols[usize::from(b & 0x7f)];
-        &self.grouped[from as usize..to as usize]
+        Group {
+            candidates: &self.grouped[from as usize..to as usize],
+            follow: u64::MAX,
+            follow_width: 1,
+        }
     }
 
     /// The longest term of `group` that the text has at `start` and that ends a word, with
@@ -617,13 +853,24 @@ impl Terms {
         &self,
         text: &str,
         start: usize,
-        group: &[Candidate],
+        group: Group<'_>,
         known: usize,
     ) -> Option<(Hit, usize)> {
         let rest = text.as_bytes().get(start..)?;
         // Terms are lower case: comparing ignoring ASCII case is comparing the text lowered.
         let next = lower8(load8(rest, known));
-        for c in group {
+        let mut candidates = group.candidates;
+        if group.follow & follow_bit(next, group.follow_width) == 0 {
+            // No longer term goes on like the text: only the first word alone (the last
+            // candidate, if the group has it) can match.
+            match candidates.split_last() {
+                Some((last, _)) if last.len as usize == known => {
+                    candidates = std::slice::from_ref(last)
+                }
+                _ => return None,
+            }
+        }
+        for c in candidates {
             let len = c.len as usize;
             if rest.len() < len || next & c.mask != c.tail {
                 continue;
@@ -651,8 +898,9 @@ impl Terms {
     }
 
     /// The common case of [`Lexicon::find`] at a word start: a word of ASCII letters only,
-    /// looked up without building a [`Word`]. Returns where the word ends, or `None` (nothing
-    /// done) for a word with digits or other letters, which take the general path.
+    /// scanned and hashed 8 bytes at a time without building a [`Word`]. Returns where the
+    /// word ends, or `None` (nothing done) for a word with digits or other letters, which
+    /// take the general path.
     #[inline(always)]
     fn ascii_word(
         &self,
@@ -662,44 +910,116 @@ impl Terms {
         hits: &mut Vec<Hit>,
     ) -> Option<usize> {
         let bytes = text.as_bytes();
-        let mut end = start;
-        let mut h = FNV_OFFSET;
-        while let Some(&b) = bytes.get(end) {
-            if !b.is_ascii_alphabetic() {
-                if b.is_ascii_digit() || !b.is_ascii() {
-                    return None;
-                }
-                break;
-            }
-            h = fnv_mix(h, b | 0x20);
-            end += 1;
+        let x = load8(bytes, start);
+        let run = letter_run(x);
+        // ASCII letters lower-case with one OR.
+        let head = low_bytes(x | LOWER_BITS, run);
+        let (key, end) = if run < 8 {
+            (WordKey::short(head), start + run)
+        } else {
+            long_ascii_word(bytes, start, head)
+        };
+        if bytes
+            .get(end)
+            .is_some_and(|b| b.is_ascii_digit() || !b.is_ascii())
+        {
+            return None;
+        }
+        if start >= *covered {
+            self.word_terms(text, start, end, key, head, covered, hits);
+        }
+        Some(end)
+    }
+
+    /// [`Terms::word_terms`] for a word of up to 7 letters, out of line: the few words of a
+    /// text that pass the filter.
+    #[inline(never)]
+    fn short_word(
+        &self,
+        text: &str,
+        start: usize,
+        end: usize,
+        head: u64,
+        covered: &mut usize,
+        hits: &mut Vec<Hit>,
+    ) {
+        self.word_terms(text, start, end, WordKey::short(head), head, covered, hits);
+    }
+
+    /// [`Lexicon::find`] at a word of 8 or more ASCII letters: the filter first, the terms
+    /// only if it lets the word through. Returns where to go on.
+    #[inline(never)]
+    fn long_word(
+        &self,
+        text: &str,
+        start: usize,
+        covered: &mut usize,
+        hits: &mut Vec<Hit>,
+    ) -> usize {
+        let bytes = text.as_bytes();
+        let head = load8(bytes, start) | LOWER_BITS;
+        let (key, end) = long_ascii_word(bytes, start, head);
+        if bytes
+            .get(end)
+            .is_some_and(|b| b.is_ascii_digit() || !b.is_ascii())
+        {
+            return self.general_at(text, start, covered, hits);
         }
         if start < *covered {
-            return Some(end);
+            return end;
         }
         let word = &bytes[start..end];
+        let n = word.len();
+        let stem_alone =
+            |len: usize| self.filter_bits(WordKey::of(&word[..len]).hash) & FIRST_ALONE != 0;
+        let may_start = self.word_may_start(key.hash, bytes, end)
+            || (word[n - 1] | 0x20 == b's'
+                && (stem_alone(n - 1) || (word[n - 2] | 0x20 == b'e' && stem_alone(n - 2))));
+        if may_start {
+            self.word_terms(text, start, end, key, head, covered, hits);
+        }
+        end
+    }
+
+    /// Records the longest term at the word of ASCII letters `start..end` (key `key`, first
+    /// 8 letters lower-cased `head`), or at the word without a final "s" or "es".
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn word_terms(
+        &self,
+        text: &str,
+        start: usize,
+        end: usize,
+        key: WordKey,
+        head: u64,
+        covered: &mut usize,
+        hits: &mut Vec<Hit>,
+    ) {
+        let word = &text.as_bytes()[start..end];
         let mut best = None;
-        let group = self.group(h.max(1), word, true);
-        if !group.is_empty() {
+        if let Some(group) = self.group(key, word) {
             best = self.longest(text, start, group, word.len());
         }
         let n = word.len();
         if word[n - 1] | 0x20 == b's' {
-            // The forms without "s" and "es": their hashes are the scan's earlier states.
-            let mut stems = [(0, 0); 2];
-            let h1 = fnv_unmix(h, word[n - 1] | 0x20);
-            stems[0] = (h1.max(1), n - 1);
+            // The forms without "s" and without "es".
+            let mut stems = [0; 2];
+            stems[0] = n - 1;
             if n >= 2 && word[n - 2] | 0x20 == b'e' {
-                stems[1] = (fnv_unmix(h1, word[n - 2] | 0x20).max(1), n - 2);
+                stems[1] = n - 2;
             }
-            for (hash, len) in stems {
+            for len in stems {
                 if len == 0 {
                     continue;
                 }
-                let group = self.group(hash, &word[..len], true);
-                if group.is_empty() {
+                let key = if n <= 8 {
+                    WordKey::short(low_bytes(head, len))
+                } else {
+                    WordKey::of(&word[..len])
+                };
+                let Some(group) = self.group(key, &word[..len]) else {
                     continue;
-                }
+                };
                 if let Some(found) = self.longest(text, start, group, len) {
                     if best.is_none_or(|b: (Hit, usize)| found.0.end > b.0.end) {
                         best = Some(found);
@@ -710,13 +1030,18 @@ impl Terms {
         if let Some(hit) = best {
             *covered = record(hits, hit);
         }
-        Some(end)
     }
 
     #[inline(always)]
     fn filter_has(&self, hash: u64) -> bool {
+        self.filter_bits(hash) != 0
+    }
+
+    /// The [`FIRST_ALONE`] and [`FIRST_LONGER`] bits of the bucket of `hash`.
+    #[inline(always)]
+    fn filter_bits(&self, hash: u64) -> u64 {
         let f = filter_bit(hash);
-        self.filter[f / 64] & (1 << (f % 64)) != 0
+        (self.filter[f / 32] >> (2 * (f % 32))) & 3
     }
 
     /// [`Terms::longest`] over the groups of every form of the word at `start`.
@@ -724,14 +1049,13 @@ impl Terms {
     fn longest_at_word(&self, text: &str, start: usize, word: &Word) -> Option<(Hit, usize)> {
         let bytes = text.as_bytes();
         let mut best: Option<(Hit, usize)> = None;
-        for &(hash, len) in &word.forms {
+        for &(key, len) in &word.forms {
             if len == 0 {
                 continue;
             }
-            let group = self.group(hash, &bytes[start..start + len], word.ascii);
-            if group.is_empty() {
+            let Some(group) = self.group(key, &bytes[start..start + len]) else {
                 continue;
-            }
+            };
             if let Some(found) = self.longest(text, start, group, len) {
                 if best.is_none_or(|b| found.0.end > b.0.end) {
                     best = Some(found);
@@ -742,18 +1066,45 @@ impl Terms {
     }
 }
 
+fn slot_index(hash: u64, shift: u32) -> usize {
+    (hash.wrapping_mul(0xff51_afd7_ed55_8ccd) >> shift) as usize
+}
+
+/// [`Terms::ascii_word`] past a first chunk of 8 letters (`head`, lower-cased): the key of
+/// the whole run of letters, as [`WordKey::of`] computes it, and where the run ends.
+#[inline(always)]
+fn long_ascii_word(bytes: &[u8], start: usize, head: u64) -> (WordKey, usize) {
+    let mut h = hash_mix(HASH_SEED, head);
+    let mut at = start + 8;
+    loop {
+        let x = load8(bytes, at);
+        let run = letter_run(x);
+        let chunk = low_bytes(x | LOWER_BITS, run);
+        h = hash_mix(h, chunk);
+        if run < 8 {
+            return (WordKey { hash: h, head }, at + run);
+        }
+        at += 8;
+    }
+}
+
 /// Where the word ends if the term at `..end` ends one, allowing a plural or possessive
 /// ending ("goals", "matches", "Labour's", "Labour’s"); `None` when the term is only the
 /// start of a longer word.
-#[inline]
+#[inline(always)]
 fn word_end(text: &str, end: usize) -> Option<usize> {
-    let rest = text.get(end..)?;
-    // Most terms end before a space or punctuation: no ending to try.
-    match rest.as_bytes().first() {
-        None => return Some(end),
-        Some(&b) if b.is_ascii() && !b.is_ascii_alphanumeric() && b != b'\'' => return Some(end),
-        _ => {}
+    // Most terms end before a space or punctuation: no ending to try. (`end` comes from a
+    // match of whole characters, so it is a character boundary.)
+    match text.as_bytes().get(end) {
+        None if end == text.len() => Some(end),
+        Some(&b) if b.is_ascii() && !b.is_ascii_alphanumeric() && b != b'\'' => Some(end),
+        _ => word_end_with_ending(text, end),
     }
+}
+
+#[inline(never)]
+fn word_end_with_ending(text: &str, end: usize) -> Option<usize> {
+    let rest = text.get(end..)?;
     for suffix in ["'s", "\u{2019}s", "es", "s", ""] {
         if let Some(after) = rest.strip_prefix(suffix) {
             if after.chars().next().is_none_or(|c| !is_word_char(c)) {
@@ -898,16 +1249,113 @@ mod tests {
     }
 
     #[test]
-    fn packed_compare_and_hash_inverse() {
+    fn packed_compare_and_letter_runs() {
         assert_eq!(
             lower8(u64::from_le_bytes(*b"AbZ@[z\xc3\x89")),
             u64::from_le_bytes(*b"abz@[z\xc3\x89")
         );
-        let h = word_hash(b"matches");
-        let h1 = fnv_unmix(h, b's');
-        assert_eq!(h1.max(1), word_hash(b"matche"));
-        assert_eq!(fnv_unmix(h1, b'e').max(1), word_hash(b"match"));
         assert_eq!(load8(b"abc", 1), u64::from(b'b') | u64::from(b'c') << 8);
+        assert_eq!(letter_run(load8(b"", 0)), 0);
+        assert_eq!(letter_run(load8(b"Goals, x", 0)), 5);
+        assert_eq!(letter_run(load8(b"azAZ@[`{", 0)), 4);
+        assert_eq!(letter_run(load8(b"abcdefgh", 0)), 8);
+        assert_eq!(letter_run(load8("caf\u{e9}".as_bytes(), 0)), 3);
+        assert_eq!(letter_run(load8(b"ab1", 0)), 2);
+        assert_eq!(low_bytes(u64::MAX, 0), 0);
+        assert_eq!(low_bytes(u64::MAX, 3), 0xff_ffff);
+    }
+
+    #[test]
+    fn word_keys_agree_between_fast_and_general_paths() {
+        // The fast path hashes the letters it scans 8 at a time; the table and the general
+        // path hash whole words: they must agree at every length and at any case.
+        let text = "ExtraordinarilyLongishWordsAreHashedInChunks";
+        for n in 1..=text.len() {
+            let word = &text.as_bytes()[..n];
+            let padded = format!("{} x", &text[..n]);
+            let bytes = padded.as_bytes();
+            let x = load8(bytes, 0);
+            let run = letter_run(x);
+            let head = low_bytes(x | LOWER_BITS, run);
+            let (key, end) = if run < 8 {
+                (WordKey::short(head), run)
+            } else {
+                long_ascii_word(bytes, 0, head)
+            };
+            let general = WordKey::of(&text.to_ascii_lowercase().as_bytes()[..n]);
+            assert_eq!(end, n);
+            assert_eq!((key.hash, key.head), (general.hash, general.head), "{n}");
+            assert_eq!(WordKey::of(word).hash, general.hash);
+        }
+    }
+
+    #[test]
+    fn long_first_words_stems_and_frequent_first_words() {
+        let lex = lexicon(
+            "international\ti\tmedtop:15000000\t1\ninternational cricket\ti\tmedtop:15000000\t2\n\
+             internationals\ti\tmedtop:15000000\t1\nthe ashes\ti\tmedtop:15000000\t2\n\
+             the open\ti\tmedtop:15000000\t2\nthe\tl\tmedtop:11000000\t1\nbox\ti\tmedtop:15000000\t1\n\
+             company's\ti\tmedtop:15000000\t1\ncompany\ti\tmedtop:15000000\t1\n",
+        );
+        assert_eq!(
+            found(
+                &lex,
+                "International Cricket, INTERNATIONALS and internationalism; The Ashes, \
+                 the Open, the opener, THE end; boxes; company's companyX company"
+            ),
+            [
+                "International Cricket",
+                "INTERNATIONALS",
+                "The Ashes",
+                "the Open",
+                "the",
+                "THE",
+                "box",
+                "company's",
+                "company"
+            ]
+        );
+        // At the very end of the text, and a word of exactly 8 or 16 letters.
+        let lex =
+            lexicon("abcdefgh\ti\tmedtop:15000000\t1\nabcdefghabcdefgh\ti\tmedtop:15000000\t1\n");
+        assert_eq!(found(&lex, "abcdefgh"), ["abcdefgh"]);
+        assert_eq!(found(&lex, "x ABCDEFGHabcdefgh"), ["ABCDEFGHabcdefgh"]);
+        assert_eq!(
+            found(&lex, "abcdefghs abcdefghabcdefghes"),
+            ["abcdefgh", "abcdefghabcdefgh"]
+        );
+        assert!(found(&lex, "abcdefghi abcdefgh1 abcdefgh\u{e9}").is_empty());
+    }
+
+    #[test]
+    fn non_ascii_and_symbols_take_the_general_path() {
+        let lex = lexicon(
+            "caf\u{e9}\ti\tmedtop:15000000\t1\n%\ti\tmedtop:15000000\t1\n\
+             bn\ti\tmedtop:15000000\t1\n5g\ti\tmedtop:15000000\t1\n",
+        );
+        assert_eq!(
+            found(&lex, "CAF\u{e9} caf\u{e9}s 4% 3bn 5G \u{e9}caf\u{e9} cafe"),
+            ["CAF\u{e9}", "caf\u{e9}", "%", "bn", "5G"]
+        );
+        assert!(found(&lex, "").is_empty());
+    }
+
+    #[test]
+    fn figures_are_words_too() {
+        let lex = lexicon(
+            "5\ti\tmedtop:15000000\t1\n12345678\ti\tmedtop:15000000\t1\n\
+             %\ti\tmedtop:15000000\t1\n10 downing street\ti\tmedtop:11000000\t2\n",
+        );
+        assert_eq!(
+            found(
+                &lex,
+                "5 5% 55 5x 12345678 123456789 10 Downing Street 10 dpa 5"
+            ),
+            ["5", "5", "%", "12345678", "10 Downing Street", "5"]
+        );
+        assert_eq!(digit_run(load8(b"2024-01", 0)), 4);
+        assert_eq!(digit_run(load8(b"x1", 0)), 0);
+        assert_eq!(digit_run(load8(b"12345678", 0)), 8);
     }
 
     #[test]

@@ -70,11 +70,30 @@ impl Default for TopicsConfig {
 /// Per-thread buffers for [`TopicTagger::tag`], so a story allocates none of them.
 #[derive(Default)]
 struct Scratch {
-    counts: Vec<(u32, f32)>,
+    /// Position-weighted occurrences per sense; only the senses marked in `seen` are non-zero.
+    tf: Vec<f32>,
+    /// One bit per sense with occurrences: walked in sense order, the order in which evidence
+    /// is summed (a sort of the occurrences would cost more than the walk).
+    seen: Vec<u64>,
+    /// Some bit of `seen` may be set (the walk over it is skipped when none is).
+    marked: bool,
     hits: Vec<Hit>,
     /// Evidence per concept; only the `touched` entries are non-zero.
     evidence: Vec<f32>,
     touched: Vec<u16>,
+}
+
+/// Takes the senses marked in `seen` out in sense order, leaving `tf` zero and `seen` clear.
+fn drain_senses(seen: &mut [u64], tf: &mut [f32], mut each: impl FnMut(usize, f32)) {
+    for (w, word) in seen.iter_mut().enumerate() {
+        while *word != 0 {
+            let sense = w * 64 + word.trailing_zeros() as usize;
+            *word &= *word - 1;
+            if let Some(tf) = tf.get_mut(sense) {
+                each(sense, std::mem::take(tf));
+            }
+        }
+    }
 }
 
 /// Leaves the scratch buffers empty and the evidence all zero however tagging ends.
@@ -89,7 +108,10 @@ impl Drop for Cleared<'_> {
             }
         }
         s.touched.clear();
-        s.counts.clear();
+        if s.marked {
+            drain_senses(&mut s.seen, &mut s.tf, |_, _| {});
+            s.marked = false;
+        }
         s.hits.clear();
     }
 }
@@ -98,12 +120,22 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
+/// Where the lead ends: at the first blank line, but no more than [`MAX_LEAD_BYTES`] in.
+fn lead_end(body: &str) -> usize {
+    // A blank line starting past the limit cannot end the lead earlier: look no further.
+    let head = &body.as_bytes()[..body.len().min(MAX_LEAD_BYTES + 1)];
+    let blank = memchr::memchr_iter(b'\n', head).find(|&i| head.get(i + 1) == Some(&b'\n'));
+    blank.unwrap_or(body.len()).min(MAX_LEAD_BYTES)
+}
+
 pub struct TopicTagger {
     lexicon: Lexicon,
     min_score: f32,
     max_narrower: usize,
     /// Concept index of the fallback top-level topic.
     fallback: u16,
+    /// `ln(1 + k/2)` for k < 64: occurrence counts are mostly small multiples of 0.5.
+    ln_1p_halves: [f32; 64],
 }
 
 fn read_table(path: &Option<PathBuf>, embedded: &str) -> Result<(String, String), TableError> {
@@ -149,7 +181,11 @@ impl TopicTagger {
                     format!("{:?} is not a top-level Media Topic", config.fallback),
                 )
             })?;
+        // Computed at run time, by the same `ln` as any other count (not folded at build time).
+        let ln_1p_halves =
+            std::array::from_fn(|k| (1.0 + std::hint::black_box(k as f32) / 2.0).ln());
         Ok(TopicTagger {
+            ln_1p_halves,
             lexicon,
             min_score: config.min_score,
             max_narrower: config.max_narrower,
@@ -184,6 +220,11 @@ impl TopicTagger {
         };
         let r_best = norm(evidence[best as usize]);
         let score = |raw: f32| {
+            if raw == 0.0 {
+                // What the formula gives for no evidence, without the exp (most top-level
+                // topics of a story have none).
+                return 0.0;
+            }
             let r = norm(raw);
             let s = (1.0 - (-r / CONFIDENCE_SCALE).exp()) * (r / r_best).min(1.0).sqrt();
             s.clamp(0.0, 1.0)
@@ -231,25 +272,22 @@ impl TopicTagger {
     /// and the concepts that got any, into `scratch` (which comes cleared).
     fn evidence(&self, story: &Story, scratch: &mut Scratch) {
         let lex = &self.lexicon;
-        let Scratch {
-            counts,
-            hits,
-            evidence,
-            touched,
-        } = scratch;
-        if evidence.len() < lex.concepts.len() {
-            evidence.resize(lex.concepts.len(), 0.0);
+        if scratch.evidence.len() < lex.concepts.len() {
+            scratch.evidence.resize(lex.concepts.len(), 0.0);
+        }
+        if scratch.tf.len() < lex.senses.len() {
+            scratch.tf.resize(lex.senses.len(), 0.0);
+            scratch.seen.resize(lex.senses.len().div_ceil(64), 0);
         }
         if let Some(headline) = story.headline.as_deref() {
-            lex.find(headline, hits);
-            self.count(headline, hits, |_| HEADLINE_WEIGHT, counts);
+            lex.find(headline, &mut scratch.hits);
+            self.count(headline, |_| HEADLINE_WEIGHT, scratch);
         }
         let body = story.body.as_str();
-        let lead_end = body.find("\n\n").unwrap_or(body.len()).min(MAX_LEAD_BYTES);
-        lex.find(body, hits);
+        let lead_end = lead_end(body);
+        lex.find(body, &mut scratch.hits);
         self.count(
             body,
-            hits,
             |start| {
                 if start < lead_end {
                     LEAD_WEIGHT
@@ -257,22 +295,25 @@ impl TopicTagger {
                     BODY_WEIGHT
                 }
             },
-            counts,
+            scratch,
         );
 
-        counts.sort_unstable_by_key(|c| c.0);
-        let mut i = 0;
-        while i < counts.len() {
-            let sense = counts[i].0;
-            let mut tf = 0.0;
-            while i < counts.len() && counts[i].0 == sense {
-                tf += counts[i].1;
-                i += 1;
-            }
-            let Some(s) = lex.senses.get(sense as usize) else {
-                continue;
+        let Scratch {
+            tf,
+            seen,
+            marked,
+            evidence,
+            touched,
+            ..
+        } = scratch;
+        *marked = false;
+        // Senses in index order, as the evidence has always been summed (float sums depend on
+        // the order).
+        drain_senses(seen, tf, |sense, tf| {
+            let Some(s) = lex.senses.get(sense) else {
+                return;
             };
-            let add = s.weight * (1.0 + tf).ln();
+            let add = s.weight * self.ln_1p(tf);
             let mut c = Some(s.concept);
             while let Some(ci) = c {
                 if evidence[ci as usize] == 0.0 {
@@ -281,19 +322,14 @@ impl TopicTagger {
                 evidence[ci as usize] += add;
                 c = lex.concepts[ci as usize].parent;
             }
-        }
+        });
     }
 
-    /// Record each sense of each hit whose case rule holds, with its position weight.
-    fn count(
-        &self,
-        text: &str,
-        hits: &[Hit],
-        position: impl Fn(usize) -> f32,
-        counts: &mut Vec<(u32, f32)>,
-    ) {
+    /// Add up each sense of each hit in `scratch.hits` whose case rule holds, with its
+    /// position weight. (Weights are multiples of 0.5: their sums are exact in any order.)
+    fn count(&self, text: &str, position: impl Fn(usize) -> f32, scratch: &mut Scratch) {
         let lex = &self.lexicon;
-        for h in hits {
+        for h in &scratch.hits {
             let Some(found) = text.get(h.start..h.end) else {
                 continue;
             };
@@ -307,10 +343,23 @@ impl TopicTagger {
                     CaseMode::Exact(term) => found == &**term,
                     CaseMode::Lower => !found.bytes().any(|b| b.is_ascii_uppercase()),
                 };
-                if ok {
-                    counts.push((k, weight));
+                if let (true, Some(tf)) = (ok, scratch.tf.get_mut(k as usize)) {
+                    *tf += weight;
+                    scratch.seen[k as usize / 64] |= 1 << (k % 64);
+                    scratch.marked = true;
                 }
             }
+        }
+    }
+
+    /// `ln(1 + tf)`, from the table when `tf` is a small multiple of 0.5 (the same value:
+    /// the table holds `ln` of the very same `1 + tf`).
+    fn ln_1p(&self, tf: f32) -> f32 {
+        let halves = tf * 2.0;
+        let k = halves as usize;
+        match self.ln_1p_halves.get(k) {
+            Some(&ln) if k as f32 == halves => ln,
+            _ => (1.0 + tf).ln(),
         }
     }
 
@@ -580,6 +629,32 @@ mod tests {
             TopicTagger::new(&missing),
             Err(TableError::Io { .. })
         ));
+    }
+
+    #[test]
+    fn ln_table_is_the_same_ln() {
+        let t = tagger();
+        for k in 0..200 {
+            let tf = k as f32 / 2.0;
+            assert_eq!(t.ln_1p(tf).to_bits(), (1.0 + tf).ln().to_bits(), "{tf}");
+        }
+        assert_eq!(t.ln_1p(0.3).to_bits(), (1.3f32).ln().to_bits());
+    }
+
+    #[test]
+    fn lead_ends_at_the_first_blank_line_or_the_limit() {
+        assert_eq!(lead_end(""), 0);
+        assert_eq!(lead_end("a\nb\n\nc"), 3);
+        assert_eq!(lead_end("a\n\n\nb"), 1);
+        let long = "x".repeat(700);
+        assert_eq!(lead_end(&long), MAX_LEAD_BYTES);
+        for at in [598, 599, 600, 601] {
+            let text = format!("{}\n\n{}", "y".repeat(at), "z".repeat(50));
+            assert_eq!(
+                lead_end(&text),
+                text.find("\n\n").unwrap().min(MAX_LEAD_BYTES)
+            );
+        }
     }
 
     #[test]
