@@ -208,7 +208,7 @@ impl Gazetteer {
         for p in &patterns {
             let word = leading_word(p.as_bytes());
             if !word.is_empty() {
-                for bit in word_bits(word_hash(word)) {
+                for bit in word_bits(word_key_of(word)) {
                     first_words[bit / 64] |= 1 << (bit % 64);
                 }
             }
@@ -233,23 +233,26 @@ impl Gazetteer {
     /// Also returns the length of that leading word, which the caller skips when no pattern
     /// can start.
     pub(crate) fn may_start(&self, text: &[u8]) -> (bool, usize) {
-        let mut h = FNV_OFFSET;
-        let mut before_last = h;
-        let mut len = 0;
-        for &b in text {
-            let lower = LOWER_ALNUM[usize::from(b)];
-            if lower == 0 {
-                break;
-            }
-            before_last = h;
-            h = fnv(h, lower);
-            len += 1;
+        // The leading word's first 8 bytes and its length, found 8 bytes at a time: most
+        // words fit in one chunk, and the rest are only counted.
+        let x = load8(text, 0);
+        let run = alnum_run(x);
+        let mut len = run;
+        if run == 8 {
+            len += text[8..]
+                .iter()
+                .position(|b| !b.is_ascii_alphanumeric())
+                .unwrap_or(text.len() - 8);
         }
         if len == 0 {
             return (!text.is_empty(), 0);
         }
-        let plural = len > 1 && text[len - 1] == b's' && self.has_first_word(before_last);
-        (plural || self.has_first_word(h), len)
+        // Letters lower-case with one OR per byte; digits already have that bit.
+        let head = low_bytes(x | LOWER_BITS, run);
+        let plural = len > 1
+            && text[len - 1] == b's'
+            && self.has_first_word(word_key(low_bytes(head, len - 1), len - 1));
+        (plural || self.has_first_word(word_key(head, len)), len)
     }
 
     fn has_first_word(&self, hash: u64) -> bool {
@@ -288,29 +291,63 @@ fn leading_word(text: &[u8]) -> &[u8] {
     &text[..len]
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = ONES * 0x80;
+/// The ASCII case bit of each of 8 packed bytes.
+const LOWER_BITS: u64 = ONES * 0x20;
 
-fn fnv(h: u64, b: u8) -> u64 {
-    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+/// The 8 bytes of `bytes` from `at` (zero past the end), little-endian.
+#[inline(always)]
+fn load8(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at + 8) {
+        Some(b) => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+        None => {
+            let mut buf = [0u8; 8];
+            for (d, s) in buf.iter_mut().zip(bytes.get(at..).unwrap_or(&[])) {
+                *d = *s;
+            }
+            u64::from_le_bytes(buf)
+        }
+    }
 }
 
-/// Per byte: the lowercased byte for ASCII letters and digits, 0 for everything else.
-static LOWER_ALNUM: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        if (b as u8).is_ascii_alphanumeric() {
-            table[b] = (b as u8).to_ascii_lowercase();
-        }
-        b += 1;
+/// The low `n` bytes (0..=8) of a packed u64.
+fn low_bytes(x: u64, n: usize) -> u64 {
+    if n >= 8 {
+        x
+    } else {
+        x & ((1u64 << (8 * n)) - 1)
     }
-    table
-};
+}
 
-/// FNV-1a over the lowercased bytes of a run of ASCII letters and digits.
-fn word_hash(word: &[u8]) -> u64 {
-    word.iter()
-        .fold(FNV_OFFSET, |h, &b| fnv(h, LOWER_ALNUM[usize::from(b)]))
+/// How many of the 8 packed bytes, from the first, are ASCII letters or digits.
+fn alnum_run(x: u64) -> usize {
+    // High bit of each byte: in range (no carry between bytes, as every byte is below 0x80
+    // before the add); a byte with its own high bit set is not ASCII.
+    let folded = (x | LOWER_BITS) & (ONES * 0x7f);
+    let letters =
+        (folded + ONES * (0x80 - u64::from(b'a'))) & !(folded + ONES * (0x7f - u64::from(b'z')));
+    let low7 = x & (ONES * 0x7f);
+    let digits =
+        (low7 + ONES * (0x80 - u64::from(b'0'))) & !(low7 + ONES * (0x7f - u64::from(b'9')));
+    let alnum = (letters | digits) & !x & HIGH_BITS;
+    ((!alnum & HIGH_BITS).trailing_zeros() / 8) as usize
+}
+
+/// The filter key of a run of ASCII letters and digits: its length and its first 8 bytes
+/// lower-cased (`head`, packed little-endian). Longer words that share both share a key,
+/// which only lets a few more words through to the automaton.
+fn word_key(head: u64, len: usize) -> u64 {
+    let h = (head ^ (len as u64).rotate_right(8)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    h ^ (h >> 29)
+}
+
+/// [`word_key`] of a whole word, as the table is built.
+fn word_key_of(word: &[u8]) -> u64 {
+    word_key(
+        low_bytes(load8(word, 0) | LOWER_BITS, word.len()),
+        word.len(),
+    )
 }
 
 /// The two filter bits of a word hash.
@@ -477,6 +514,39 @@ mod tests {
         assert_eq!(g.may_start(b"Qwxzy said"), (false, 5));
         assert_eq!(g.may_start(b""), (false, 0));
         assert_eq!(g.may_start("\u{c9}tats".as_bytes()), (true, 0));
+    }
+
+    #[test]
+    fn packed_word_runs_and_keys() {
+        assert_eq!(alnum_run(load8(b"Abc1-x", 0)), 4);
+        assert_eq!(alnum_run(load8(b"ZZzz09az", 0)), 8);
+        assert_eq!(alnum_run(load8(b"@[`{/:", 0)), 0);
+        assert_eq!(alnum_run(load8("S\u{e3}o".as_bytes(), 0)), 1);
+        assert_eq!(alnum_run(load8(b"", 0)), 0);
+        // The key of a word read from text agrees with the one the table is built from,
+        // whatever follows the word and however long it is.
+        let g = Gazetteer::from_tables(&[
+            ("countries.tsv", "KG\tname\tKyrgyzstan\nOM\tname\tOman\n"),
+            ("cities.tsv", "KG\tcity\t1\tBishkek\n"),
+        ])
+        .unwrap();
+        for text in [
+            "KYRGYZSTAN",
+            "Kyrgyzstans",
+            "Kyrgyzstan\u{e9}",
+            "Oman",
+            "omans said",
+            "Oman,",
+            "Bishkek-based",
+        ] {
+            let (may, len) = g.may_start(text.as_bytes());
+            assert!(may, "{text:?}");
+            assert_eq!(len, leading_word(text.as_bytes()).len(), "{text:?}");
+        }
+        assert_eq!(g.may_start(b"Kyrgyzstanian"), (false, 13));
+        // Same length and first 8 letters: let through, for the automaton to turn down.
+        assert_eq!(g.may_start(b"Kyrgyzstax"), (true, 10));
+        assert_eq!(g.may_start(b"Omen"), (false, 4));
     }
 
     #[test]
