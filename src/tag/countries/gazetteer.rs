@@ -13,6 +13,7 @@
 //! "turkey").
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, StartKind};
@@ -91,7 +92,7 @@ pub(crate) struct Gazetteer {
     /// Entry of each automaton pattern.
     pub(crate) entries: Vec<Entry>,
     /// Every name (including dateline-only cities), by folded key, for whole-dateline lookup.
-    pub(crate) by_key: HashMap<String, Slot>,
+    pub(crate) by_key: HashMap<String, Slot, BuildHasherDefault<KeyHasher>>,
     /// Entries reachable only through `by_key` (dateline-only cities).
     pub(crate) dateline_entries: Vec<Entry>,
     /// Bloom filter of the (lower-cased) first words of the patterns, a word being a run of
@@ -177,7 +178,7 @@ impl Gazetteer {
         let mut patterns: Vec<String> = Vec::new();
         let mut entries: Vec<Entry> = Vec::new();
         let mut dateline_entries: Vec<Entry> = Vec::new();
-        let mut index: HashMap<String, Slot> = HashMap::new();
+        let mut index: HashMap<String, Slot, BuildHasherDefault<KeyHasher>> = HashMap::default();
         for k in &order {
             let Some((entry, spellings)) = by_key.remove(k) else {
                 continue;
@@ -277,6 +278,35 @@ pub(crate) enum Slot {
     Pattern(usize),
     /// Index into `dateline_entries`.
     Dateline(usize),
+}
+
+/// The hasher of [`Gazetteer::by_key`]: its keys are short names looked up a few times per
+/// story, for which SipHash costs more than the look-up; the keys come from our own tables,
+/// so there is no flooding to guard against.
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.0 = mix(self.0, load8(chunk, 0));
+        }
+        let rest = chunks.remainder();
+        // The length goes in with the last chunk, so that zero padding is not ambiguous.
+        self.0 = mix(self.0, load8(rest, 0) ^ ((rest.len() as u64) << 59));
+    }
+
+    fn finish(&self) -> u64 {
+        // hashbrown picks buckets with the low bits and tags with the top 7: fold them.
+        self.0 ^ (self.0 >> 32)
+    }
+}
+
+fn mix(h: u64, chunk: u64) -> u64 {
+    (h ^ chunk)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .rotate_left(23)
 }
 
 /// Size of the first-word filter: a few thousand first words set under 1% of false passes.
@@ -465,14 +495,20 @@ pub(crate) fn fold(s: &str) -> String {
 pub(crate) fn fold_key(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     if s.is_ascii() {
-        // Nothing to strip, and ASCII lowercasing is all the lowercasing there is.
-        for word in s.split_whitespace() {
-            if !out.is_empty() {
+        // Nothing to strip, and ASCII lowercasing is all the lowercasing there is. One pass
+        // over the bytes; the ASCII whitespace of `char::is_whitespace` is 9..=13 and space.
+        let mut gap = false;
+        for b in s.bytes() {
+            if matches!(b, b'\t'..=b'\r' | b' ') {
+                gap = true;
+                continue;
+            }
+            if gap && !out.is_empty() {
                 out.push(' ');
             }
-            out.push_str(word);
+            gap = false;
+            out.push(char::from(b.to_ascii_lowercase()));
         }
-        out.make_ascii_lowercase();
         return out;
     }
     for word in fold(s).split_whitespace() {
@@ -585,7 +621,15 @@ mod tests {
         assert_eq!(fold("Côte d'Ivoire"), "Cote d'Ivoire");
         assert_eq!(fold_key("  SÃO   Paulo "), "sao paulo");
         // The ASCII shortcut agrees with the general path.
-        for s in ["  NEW\tYORK \u{b} City ", "Ivory Coast", "", "U.S."] {
+        for s in [
+            "  NEW\tYORK \u{b} City ",
+            "Ivory Coast",
+            "",
+            "U.S.",
+            " \r\n\x0c",
+            "a\x1cb\x1f",
+            "St. John's ",
+        ] {
             let general: String = {
                 let mut out = String::new();
                 for word in fold(s).split_whitespace() {
