@@ -214,6 +214,32 @@ impl Store {
             return;
         }
         let head = self.heads[self.bucket(kind, key)];
+        self.chain_from(kind, head, cap, floor, out);
+    }
+
+    /// The chain heads of a story's lookup keys (`None` for a key it has not), read in one
+    /// pass before any chain is walked: the heads are random places in a large table, and
+    /// loads that do not wait on each other miss the cache in parallel.
+    pub(super) fn heads_of(&self, keys: &[Option<u64>; MAX_KINDS]) -> [Option<u32>; MAX_KINDS] {
+        let mut heads = [None; MAX_KINDS];
+        for (kind, (head, key)) in heads.iter_mut().zip(keys).enumerate().take(self.kinds) {
+            *head = key.map(|key| self.heads[self.bucket(kind, key)]);
+        }
+        heads
+    }
+
+    /// [`Store::chain_since`] from a head read by [`Store::heads_of`] (no push since).
+    pub(super) fn chain_from(
+        &self,
+        kind: usize,
+        head: u32,
+        cap: usize,
+        floor: u64,
+        out: &mut Vec<u64>,
+    ) {
+        if kind >= self.kinds {
+            return;
+        }
         let mut cur = match self.decode(head, self.back_seq(), u32::MAX) {
             Some(s) => s,
             None => return,

@@ -49,6 +49,9 @@ pub use signals::detect_edit_signal;
 
 use crate::model::{DedupDecision, DedupStatus, DuplicateKind, Story};
 
+/// Chain heads per key kind, read before a decision ([`Store::heads_of`]).
+type Heads = [Option<u32>; MAX_KINDS];
+
 /// Stories with fewer shingles than this need a stronger match: a short headline shares half
 /// its shingles with another by chance ("ACME SETS DIVIDEND" / "BETA SETS DIVIDEND").
 const SHORT_SHINGLES: u16 = 8;
@@ -235,13 +238,14 @@ impl DedupIndex {
         self.advance(at);
         let oldest = at.saturating_sub(self.window());
 
+        let heads = self.store.heads_of(&self.decision_keys(id, &fp));
         let first = if input != 0 {
-            self.find_admission(id, story.version, &fp, at, input, oldest)
+            self.find_admission(&heads, id, story.version, &fp, at, input, oldest)
         } else {
             None
         };
         self.limit = first.unwrap_or(u64::MAX);
-        let decision = self.decide(story, id, &fp, oldest);
+        let decision = self.decide(&heads, story, id, &fp, oldest);
         self.limit = u64::MAX;
         let admitted = if first.is_some() || decision.status == DedupStatus::Duplicate {
             None
@@ -268,8 +272,10 @@ impl DedupIndex {
     }
 
     /// The live entry admitted for the input record tagged `input`, if any.
+    #[allow(clippy::too_many_arguments)]
     fn find_admission(
         &mut self,
+        heads: &Heads,
         id: &str,
         version: Option<u64>,
         fp: &Fingerprint,
@@ -278,7 +284,7 @@ impl DedupIndex {
         oldest: i64,
     ) -> Option<u64> {
         let version = version.unwrap_or(u64::MAX);
-        self.collect_chain(KIND_ID, Store::id_key(id));
+        self.collect_chain_from(heads, KIND_ID);
         self.candidates.iter().copied().find(|&seq| {
             self.store.slot(seq).is_some_and(|s| {
                 s.at() >= oldest
@@ -291,14 +297,21 @@ impl DedupIndex {
         })
     }
 
-    fn decide(&mut self, story: &Story, id: &str, fp: &Fingerprint, oldest: i64) -> DedupDecision {
+    fn decide(
+        &mut self,
+        heads: &Heads,
+        story: &Story,
+        id: &str,
+        fp: &Fingerprint,
+        oldest: i64,
+    ) -> DedupDecision {
         // Whether the story announces itself as an update; only asked once a match is found.
         let announced = || {
             story.edit_signal.is_some()
                 || detect_edit_signal(story.headline.as_deref(), &story.body).is_some()
         };
         // 1. Same agency id.
-        if let Some(seq) = self.find_id(id, oldest) {
+        if let Some(seq) = self.find_id(heads, id, oldest) {
             if let Some(slot) = self.store.slot(seq).copied() {
                 let sim = if fp.exact == slot.exact {
                     1.0
@@ -320,7 +333,7 @@ impl DedupIndex {
             return DedupDecision::unique();
         }
         // 2. Same words.
-        if let Some(seq) = self.find_exact(fp.exact, oldest) {
+        if let Some(seq) = self.find_exact(heads, fp.exact, oldest) {
             if let Some(slot) = self.store.slot(seq).copied() {
                 let of = self.store.id(&slot).to_owned();
                 let status = if announced() {
@@ -332,7 +345,7 @@ impl DedupIndex {
             }
         }
         // 3. Similar words.
-        if let Some((seq, sim)) = self.best_near(fp, oldest) {
+        if let Some((seq, sim)) = self.best_near(heads, fp, oldest) {
             if let Some(slot) = self.store.slot(seq) {
                 let of = self.store.id(slot).to_owned();
                 let status = if announced() {
@@ -606,17 +619,43 @@ impl DedupIndex {
         self.push_slot(slot, &entry.id)
     }
 
-    fn push_slot(&mut self, slot: Slot, id: &str) -> u64 {
+    /// The lookup keys of a story: its id key, its exact hash unless 0, and the band bins that
+    /// are filled in its canonical sketch.
+    fn lookup_keys(
+        &self,
+        id_key: u64,
+        exact: u64,
+        sketch: &[u16; BINS],
+    ) -> [Option<u64>; MAX_KINDS] {
         let mut keys = [None; MAX_KINDS];
-        keys[KIND_ID] = Some(Store::id_key(id));
-        if slot.exact != 0 {
-            keys[KIND_EXACT] = Some(slot.exact);
+        keys[KIND_ID] = Some(id_key);
+        if exact != 0 {
+            keys[KIND_EXACT] = Some(exact);
         }
         for b in 0..self.store.bands() {
-            if slot.sketch[b] != 0 {
-                keys[FIRST_BAND + b] = Some(slot.sketch[b] as u64);
+            if sketch[b] != 0 {
+                keys[FIRST_BAND + b] = Some(sketch[b] as u64);
             }
         }
+        keys
+    }
+
+    /// The keys a decision looks up, as [`DedupIndex::decide`] uses them: the exact hash even
+    /// when 0 (it is only looked up for a story with shingles) and the bands by filled bit.
+    fn decision_keys(&self, id: &str, fp: &Fingerprint) -> [Option<u64>; MAX_KINDS] {
+        let mut keys = [None; MAX_KINDS];
+        keys[KIND_ID] = Some(Store::id_key(id));
+        keys[KIND_EXACT] = Some(fp.exact);
+        for b in 0..self.store.bands() {
+            if fp.filled & (1 << b) != 0 {
+                keys[FIRST_BAND + b] = Some(fp.sketch[b] as u64);
+            }
+        }
+        keys
+    }
+
+    fn push_slot(&mut self, slot: Slot, id: &str) -> u64 {
+        let keys = self.lookup_keys(Store::id_key(id), slot.exact, &slot.sketch);
         let seq = self.store.push(slot, id, &keys);
         while self.store.len() > self.config.max_entries.max(1) {
             self.store.pop_front();
@@ -631,8 +670,19 @@ impl DedupIndex {
         self.store.chain(kind, key, cap, &mut self.candidates);
     }
 
-    fn find_id(&mut self, id: &str, oldest: i64) -> Option<u64> {
-        self.collect_chain(KIND_ID, Store::id_key(id));
+    /// [`DedupIndex::collect_chain`] from a head read beforehand (nothing when the key is not
+    /// one of the story's).
+    fn collect_chain_from(&mut self, heads: &Heads, kind: usize) {
+        self.candidates.clear();
+        if let Some(head) = heads[kind] {
+            let cap = self.config.max_chain.max(1);
+            self.store
+                .chain_from(kind, head, cap, 0, &mut self.candidates);
+        }
+    }
+
+    fn find_id(&mut self, heads: &Heads, id: &str, oldest: i64) -> Option<u64> {
+        self.collect_chain_from(heads, KIND_ID);
         let limit = self.limit;
         self.candidates.iter().copied().find(|&seq| {
             seq < limit
@@ -643,8 +693,8 @@ impl DedupIndex {
         })
     }
 
-    fn find_exact(&mut self, exact: u64, oldest: i64) -> Option<u64> {
-        self.collect_chain(KIND_EXACT, exact);
+    fn find_exact(&mut self, heads: &Heads, exact: u64, oldest: i64) -> Option<u64> {
+        self.collect_chain_from(heads, KIND_EXACT);
         let limit = self.limit;
         self.candidates.iter().copied().find(|&seq| {
             seq < limit
@@ -681,17 +731,13 @@ impl DedupIndex {
     }
 
     /// The most similar live entry above the threshold; ties go to the newest.
-    fn best_near(&mut self, fp: &Fingerprint, oldest: i64) -> Option<(u64, f32)> {
+    fn best_near(&mut self, heads: &Heads, fp: &Fingerprint, oldest: i64) -> Option<(u64, f32)> {
         self.candidates.clear();
         let cap = self.config.max_chain.max(1);
         for b in 0..self.store.bands() {
-            if fp.filled & (1 << b) != 0 {
-                self.store.chain(
-                    FIRST_BAND + b,
-                    fp.sketch[b] as u64,
-                    cap,
-                    &mut self.candidates,
-                );
+            if let Some(head) = heads[FIRST_BAND + b] {
+                self.store
+                    .chain_from(FIRST_BAND + b, head, cap, 0, &mut self.candidates);
             }
         }
         self.candidates.sort_unstable_by(|a, b| b.cmp(a));
