@@ -1,5 +1,7 @@
 //! Small text helpers shared by the stages.
 
+pub(crate) mod packed;
+
 /// `s.split('\n')`, with the line ends found by `memchr`: wire lines are short, and the
 /// standard searcher's set-up per line costs more than the search.
 pub(crate) fn split_lines(s: &str) -> impl Iterator<Item = &str> + '_ {

@@ -1,6 +1,8 @@
 //! Language tags: normalise what the payload says (`EN`, `en_gb` -> `en`, `en-GB`), detect
 //! with `whatlang` when it says nothing, and stay silent when detection is unreliable.
 
+use crate::text::packed::{letter_bits, load8, HIGH_BITS};
+
 /// Shortest text (in bytes) worth running detection on: below it trigram statistics are noise.
 const MIN_DETECT_BYTES: usize = 40;
 /// Detection looks at this much text at most (enough for a confident answer, and it bounds
@@ -211,31 +213,6 @@ impl MarkerTable {
     }
 }
 
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-const ONES: u64 = 0x0101_0101_0101_0101;
-
-/// Eight bytes from `at` (zeros past the end, which are not letters).
-fn load8(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    // A fixed-size copy is one load; only the last bytes of the sample need the general one.
-    if let Some(chunk) = bytes.get(at..at + 8) {
-        word.copy_from_slice(chunk);
-        return u64::from_le_bytes(word);
-    }
-    let tail = bytes.get(at..).unwrap_or_default();
-    let n = tail.len().min(8);
-    word[..n].copy_from_slice(&tail[..n]);
-    u64::from_le_bytes(word)
-}
-
-/// The top bit of each byte of `x` that is an ASCII letter.
-fn ascii_letter_bits(x: u64) -> u64 {
-    // Folded to lowercase with the top bit cleared, a letter is 0x61..=0x7A: adding 0x1F sets
-    // the top bit from 0x61 on, adding 0x05 from 0x7B on; no byte carries into the next.
-    let low = (x | (ONES * 0x20)) & !HIGH_BITS;
-    low.wrapping_add(ONES * 0x1F) & !low.wrapping_add(ONES * 0x05) & !x & HIGH_BITS
-}
-
 /// The ASCII letters starting at `start` (which is one): where they end, and their lowercase
 /// key when there are at most [`MAX_MARKER_BYTES`] of them.
 fn ascii_word(bytes: &[u8], start: usize) -> (usize, Option<WordKey>) {
@@ -244,7 +221,7 @@ fn ascii_word(bytes: &[u8], start: usize) -> (usize, Option<WordKey>) {
     let (mut low, mut high) = (0u64, 0u64);
     loop {
         let x = load8(bytes, i);
-        let letters = ascii_letter_bits(x);
+        let letters = letter_bits(x);
         // Letters lowercase: 0x80 shifted down to 0x20 on every letter byte.
         let lower = x | (letters >> 2);
         let stop = !letters & HIGH_BITS;
@@ -657,7 +634,7 @@ mod tests {
             for pos in 0..8 {
                 let mut word = [b'1'; 8];
                 word[pos] = b;
-                let bits = ascii_letter_bits(u64::from_le_bytes(word));
+                let bits = letter_bits(u64::from_le_bytes(word));
                 let expected = if b.is_ascii_alphabetic() {
                     0x80u64 << (8 * pos)
                 } else {

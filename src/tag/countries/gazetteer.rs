@@ -21,6 +21,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::TableError;
+use crate::text::packed::{alnum_run, load8, low_bytes, LOWER_BITS};
 
 /// The embedded default tables (see `config/gazetteer/LICENSE-NOTICE.md` for their terms).
 pub(crate) const EXTRA_TSV: &str = include_str!("../../../config/gazetteer/extra.tsv");
@@ -319,49 +320,6 @@ fn leading_word(text: &[u8]) -> &[u8] {
         .position(|b| !b.is_ascii_alphanumeric())
         .unwrap_or(text.len());
     &text[..len]
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = ONES * 0x80;
-/// The ASCII case bit of each of 8 packed bytes.
-const LOWER_BITS: u64 = ONES * 0x20;
-
-/// The 8 bytes of `bytes` from `at` (zero past the end), little-endian.
-#[inline(always)]
-fn load8(bytes: &[u8], at: usize) -> u64 {
-    match bytes.get(at..at + 8) {
-        Some(b) => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
-        None => {
-            let mut buf = [0u8; 8];
-            for (d, s) in buf.iter_mut().zip(bytes.get(at..).unwrap_or(&[])) {
-                *d = *s;
-            }
-            u64::from_le_bytes(buf)
-        }
-    }
-}
-
-/// The low `n` bytes (0..=8) of a packed u64.
-fn low_bytes(x: u64, n: usize) -> u64 {
-    if n >= 8 {
-        x
-    } else {
-        x & ((1u64 << (8 * n)) - 1)
-    }
-}
-
-/// How many of the 8 packed bytes, from the first, are ASCII letters or digits.
-fn alnum_run(x: u64) -> usize {
-    // High bit of each byte: in range (no carry between bytes, as every byte is below 0x80
-    // before the add); a byte with its own high bit set is not ASCII.
-    let folded = (x | LOWER_BITS) & (ONES * 0x7f);
-    let letters =
-        (folded + ONES * (0x80 - u64::from(b'a'))) & !(folded + ONES * (0x7f - u64::from(b'z')));
-    let low7 = x & (ONES * 0x7f);
-    let digits =
-        (low7 + ONES * (0x80 - u64::from(b'0'))) & !(low7 + ONES * (0x7f - u64::from(b'9')));
-    let alnum = (letters | digits) & !x & HIGH_BITS;
-    ((!alnum & HIGH_BITS).trailing_zeros() / 8) as usize
 }
 
 /// The filter key of a run of ASCII letters and digits: its length and its first 8 bytes

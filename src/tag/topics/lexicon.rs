@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use crate::error::TableError;
+use crate::text::packed::{digit_run, letter_run, load8, low_bytes, lower8, LOWER_BITS};
 
 /// One Media Topic concept.
 #[derive(Debug, Clone)]
@@ -475,11 +476,6 @@ const FIRST_LONGER: u64 = 2;
 /// The bytes after a first word that the follow filter looks at: 3.
 const FOLLOW_MASK: u64 = 0xff_ffff;
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = ONES * 0x80;
-/// The ASCII case bit of each of 8 packed bytes: set, it lower-cases a letter.
-const LOWER_BITS: u64 = ONES * 0x20;
-
 /// The hash of a word and its first (up to) 8 bytes, ASCII lower-cased and packed
 /// little-endian: the hash finds the slot, the packed bytes confirm it (all of the word for
 /// the usual word of 8 bytes or fewer).
@@ -523,38 +519,6 @@ impl WordKey {
             head,
         }
     }
-}
-
-/// The low `n` bytes (0..=8) of a packed u64.
-#[inline(always)]
-fn low_bytes(x: u64, n: usize) -> u64 {
-    if n >= 8 {
-        x
-    } else {
-        x & ((1u64 << (8 * n)) - 1)
-    }
-}
-
-/// How many of the 8 packed bytes, from the first, are ASCII letters (8 when all are).
-#[inline(always)]
-fn letter_run(x: u64) -> usize {
-    let folded = (x | LOWER_BITS) & (ONES * 0x7f);
-    // High bit of each byte: at least 'a', and above 'z' (no carry between bytes); a byte
-    // with its own high bit set is not ASCII.
-    let ge_a = folded + ONES * (0x80 - u64::from(b'a'));
-    let gt_z = folded + ONES * (0x7f - u64::from(b'z'));
-    let letters = ge_a & !gt_z & !x & HIGH_BITS;
-    ((!letters & HIGH_BITS).trailing_zeros() / 8) as usize
-}
-
-/// How many of the 8 packed bytes, from the first, are ASCII digits (8 when all are).
-#[inline(always)]
-fn digit_run(x: u64) -> usize {
-    let low7 = x & (ONES * 0x7f);
-    let ge_0 = low7 + ONES * (0x80 - u64::from(b'0'));
-    let gt_9 = low7 + ONES * (0x7f - u64::from(b'9'));
-    let digits = ge_0 & !gt_9 & !x & HIGH_BITS;
-    ((!digits & HIGH_BITS).trailing_zeros() / 8) as usize
 }
 
 /// FNV-like products have weak low bits: the filter and the slots take high bits of the hash
@@ -627,32 +591,6 @@ impl Candidate {
             mask: low_bytes(u64::MAX, n),
         }
     }
-}
-
-/// The 8 bytes of `bytes` from `at` (zero past the end), little-endian.
-#[inline(always)]
-fn load8(bytes: &[u8], at: usize) -> u64 {
-    match bytes.get(at..at + 8) {
-        Some(b) => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
-        None => {
-            let mut buf = [0u8; 8];
-            for (d, s) in buf.iter_mut().zip(bytes.get(at..).unwrap_or(&[])) {
-                *d = *s;
-            }
-            u64::from_le_bytes(buf)
-        }
-    }
-}
-
-/// ASCII lower case of 8 packed bytes; other bytes unchanged.
-#[inline(always)]
-fn lower8(x: u64) -> u64 {
-    let low7 = x & (ONES * 0x7f);
-    // The high bit of each byte says: at least 'A', and above 'Z' (no carry between bytes).
-    let ge_a = low7 + ONES * (0x80 - u64::from(b'A'));
-    let gt_z = low7 + ONES * (0x7f - u64::from(b'Z'));
-    let upper = ge_a & !gt_z & !x & HIGH_BITS;
-    x | (upper >> 2)
 }
 
 /// One first word and its terms.
