@@ -138,6 +138,22 @@ pub struct OutputConfig {
     pub routes: Vec<Route>,
 }
 
+impl OutputConfig {
+    /// Every topic a story or a rejection can be written to, each once, main topic first.
+    pub fn topics(&self) -> Vec<String> {
+        let mut topics = vec![self.topic.clone()];
+        let others = [&self.duplicates_topic, &self.dead_letter_topic]
+            .into_iter()
+            .chain(self.routes.iter().map(|r| &r.topic));
+        for t in others {
+            if !t.is_empty() && !topics.contains(t) {
+                topics.push(t.clone());
+            }
+        }
+        topics
+    }
+}
+
 impl Default for OutputConfig {
     fn default() -> Self {
         OutputConfig {
@@ -610,6 +626,32 @@ fn parse_env_value(raw: &str) -> toml::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_topics_are_listed_once_main_topic_first() {
+        let mut out = OutputConfig::default();
+        out.routes = vec![
+            Route {
+                when: RouteCondition::default(),
+                topic: "wire.europe".into(),
+            },
+            Route {
+                when: RouteCondition::default(),
+                topic: out.topic.clone(),
+            },
+        ];
+        assert_eq!(
+            out.topics(),
+            [
+                "wire.enriched",
+                "wire.duplicates",
+                "wire.dlq",
+                "wire.europe"
+            ]
+        );
+        out.duplicates_topic.clear();
+        assert_eq!(out.topics(), ["wire.enriched", "wire.dlq", "wire.europe"]);
+    }
 
     #[test]
     fn the_documented_example_is_valid_and_complete() {

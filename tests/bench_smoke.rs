@@ -62,7 +62,20 @@ fn bench_reports_every_mode_latency_and_stages() {
 
     let modes = report["modes"].as_array().expect("modes");
     let names: Vec<&str> = modes.iter().filter_map(|m| m["mode"].as_str()).collect();
-    assert_eq!(names, ["passthrough", "at-least-once", "exactly-once"]);
+    assert_eq!(
+        names,
+        [
+            "passthrough",
+            "at-least-once",
+            "exactly-once",
+            "at-least-once-low-latency"
+        ]
+    );
+    let profiles: Vec<&str> = modes.iter().filter_map(|m| m["profile"].as_str()).collect();
+    assert_eq!(
+        profiles,
+        ["throughput", "throughput", "throughput", "low-latency"]
+    );
     for m in modes {
         assert_eq!(m["stories"], STORIES, "{m}");
         assert_eq!(m["complete"], true, "{m}");
@@ -114,6 +127,7 @@ fn bench_reports_every_mode_latency_and_stages() {
         );
         assert!(p50 <= p99 && p99 <= p999, "{l}");
         assert!(l["settings"]["producer"]["linger.ms"].is_string(), "{l}");
+        assert!(l["rate_basis"].is_string(), "{l}");
     }
 
     let stages = &report["stages"];

@@ -118,6 +118,8 @@ pub struct Produced {
     pub stories: u64,
     pub bytes: u64,
     pub seconds: f64,
+    /// Wall clock at the first story, microseconds since the epoch.
+    pub started_us: i64,
 }
 
 /// Producer settings for input: idempotent and `acks=all` like any sane upstream, plus the
@@ -156,7 +158,7 @@ fn finish(
     producer: ThreadedProducer<Counting>,
     expected: u64,
     bytes: u64,
-    started: Instant,
+    (started, started_us): (Instant, i64),
 ) -> Result<Produced, BenchError> {
     producer.flush(Duration::from_secs(120))?;
     let ctx = producer.context();
@@ -173,7 +175,22 @@ fn finish(
         stories: delivered,
         bytes,
         seconds: started.elapsed().as_secs_f64(),
+        started_us,
     })
+}
+
+/// A producer that can send at once: fetching the topic's metadata connects to its leader,
+/// and the answer lets an idempotent producer ask for its producer id right away instead of
+/// on librdkafka's 500 ms start-up timer, during which every story would wait.
+fn warm_producer(
+    config: &ClientConfig,
+    topic: &str,
+) -> Result<ThreadedProducer<Counting>, BenchError> {
+    let producer: ThreadedProducer<Counting> = config.create_with_context(Counting::default())?;
+    producer
+        .client()
+        .fetch_metadata(Some(topic), ADMIN_TIMEOUT)?;
+    Ok(producer)
 }
 
 /// Produce stories `first..first + count` of `corpus` as fast as the broker takes them.
@@ -185,8 +202,8 @@ pub fn load(
     first: usize,
     count: usize,
 ) -> Result<Produced, BenchError> {
-    let producer: ThreadedProducer<Counting> = config.create_with_context(Counting::default())?;
-    let started = Instant::now();
+    let producer = warm_producer(config, topic)?;
+    let started = (Instant::now(), now_micros());
     let mut bytes = 0;
     for i in first..first + count {
         let (key, payload) = corpus.story(i);
@@ -198,19 +215,39 @@ pub fn load(
 
 /// Produce `count` stories at `rate` per second, spread evenly (each story is sent when its
 /// slot comes; a late thread catches up at once rather than drifting). Blocking.
+///
+/// Stories `first..first + warm_up` go first, as fast as the broker takes them, and are
+/// waited for: they make the producer reach every partition's leader before the clock starts
+/// (`warm_producer` alone does not always spare a fresh idempotent producer its start-up
+/// timer), and take the consumer and the stages through their first stories. They are sent
+/// before `started`, so a reader that drops what was created before it leaves them out.
 pub fn paced(
     config: &ClientConfig,
     topic: &str,
     corpus: &Corpus,
     first: usize,
+    warm_up: usize,
     count: usize,
     rate: f64,
 ) -> Result<Produced, BenchError> {
-    let producer: ThreadedProducer<Counting> = config.create_with_context(Counting::default())?;
-    let started = Instant::now();
+    let producer = warm_producer(config, topic)?;
+    for i in first..first + warm_up {
+        let (key, payload) = corpus.story(i);
+        send(&producer, topic, &key, &payload)?;
+    }
+    producer.flush(ADMIN_TIMEOUT)?;
+    let failed = producer.context().failed.load(Ordering::Relaxed);
+    if failed > 0 {
+        return Err(BenchError::Setup(format!(
+            "input: {failed} of {warm_up} warm-up stories failed"
+        )));
+    }
+    producer.context().delivered.store(0, Ordering::Relaxed);
+    let first = first + warm_up;
+    let started = (Instant::now(), now_micros());
     let mut bytes = 0;
     for n in 0..count {
-        let due = started + Duration::from_secs_f64(n as f64 / rate);
+        let due = started.0 + Duration::from_secs_f64(n as f64 / rate);
         let now = Instant::now();
         if due > now {
             std::thread::sleep(due - now);

@@ -142,9 +142,15 @@ pub const LOW_LATENCY: Profile = Profile {
     ],
 };
 
+/// The at-least-once run in the low-latency profile.
+const LOW_LATENCY_MODE: &str = "at-least-once-low-latency";
+
 /// Records whose input was created within this long of the start of a latency run are left
-/// out: connection set-up to the output partitions' leaders is not steady state.
+/// out: the first fetches of a fresh topic are not steady state.
 const LATENCY_WARMUP: Duration = Duration::from_secs(1);
+
+/// Stories sent and waited for before a latency run's clock starts (see [`broker::paced`]).
+const LATENCY_WARMUP_STORIES: usize = 50;
 
 /// The whole report, as written to `--json`.
 #[derive(Debug, Clone, Serialize)]
@@ -179,8 +185,10 @@ pub struct Throughput {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModeReport {
-    /// `passthrough`, `at-least-once` or `exactly-once`.
+    /// `passthrough`, `at-least-once`, `exactly-once` or `at-least-once-low-latency`.
     pub mode: String,
+    /// The client profile it ran with.
+    pub profile: String,
     pub stories: u64,
     /// False when the run stopped (idle) before every story was acknowledged.
     pub complete: bool,
@@ -206,6 +214,8 @@ pub struct ModeReport {
 pub struct LatencyReport {
     pub profile: String,
     pub rate_per_sec: f64,
+    /// Where the rate came from.
+    pub rate_basis: String,
     pub seconds: f64,
     pub offered: u64,
     pub received: u64,
@@ -360,37 +370,46 @@ async fn measure(
     let options = RunOptions::default();
     let mut modes = Vec::new();
 
-    // Pass-through first: it is the ceiling the pipeline modes are compared to.
+    // Pass-through first: it is the ceiling the pipeline modes are compared to. The last run
+    // is the at-least-once pipeline again in the low-latency profile: what that profile
+    // costs, and the maximum its latency run is paced against.
     let runs = [
-        (ModeKind::Passthrough, Delivery::AtLeastOnce, "passthrough"),
+        (
+            ModeKind::Passthrough,
+            Delivery::AtLeastOnce,
+            "passthrough",
+            &THROUGHPUT,
+        ),
         (
             ModeKind::Service,
             Delivery::AtLeastOnce,
             delivery_label(Delivery::AtLeastOnce),
+            &THROUGHPUT,
         ),
         (
             ModeKind::Service,
             Delivery::ExactlyOnce,
             delivery_label(Delivery::ExactlyOnce),
+            &THROUGHPUT,
+        ),
+        (
+            ModeKind::Service,
+            Delivery::AtLeastOnce,
+            LOW_LATENCY_MODE,
+            &LOW_LATENCY,
         ),
     ];
-    for (kind, delivery, label) in runs {
+    for (kind, delivery, label, profile) in runs {
         match kind {
             ModeKind::Passthrough => eprintln!("Pass-through ..."),
             ModeKind::Service => eprintln!("Full pipeline, {label} ..."),
         }
         let out = outputs(args, names, label).await?;
-        let config = service_config(
-            args,
-            &names.topic(label),
-            &input,
-            &out,
-            delivery,
-            &THROUGHPUT,
-        );
+        let config = service_config(args, &names.topic(label), &input, &out, delivery, profile);
         let spec = ModeSpec {
             kind,
             label: label.into(),
+            profile: profile.name.into(),
             config,
             output: out.enriched.clone(),
             expected: n as u64,
@@ -408,17 +427,24 @@ async fn measure(
         };
     }
 
-    let rate = args
-        .latency_rate
-        .unwrap_or(modes[1].stories_per_sec * 0.5)
-        .max(1.0);
+    // Half load: half the at-least-once maximum measured in the same client profile.
     let mut latency = Vec::new();
-    for profile in [LOW_LATENCY, THROUGHPUT] {
+    for (profile, mode) in [(LOW_LATENCY, 3), (THROUGHPUT, 1)] {
+        let (rate, basis) = match args.latency_rate {
+            Some(r) => (r, "--latency-rate".to_string()),
+            None => (
+                modes[mode].stories_per_sec * 0.5,
+                format!("half the {} maximum", modes[mode].mode),
+            ),
+        };
+        let rate = rate.max(1.0);
         eprintln!(
-            "Latency, {} profile, {rate:.0} stories/s for {} s ...",
+            "Latency, {} profile, {rate:.0} stories/s ({basis}) for {} s ...",
             profile.name, args.latency_secs
         );
-        latency.push(latency_run(args, names, &corpus, &profile, rate, &options).await?);
+        let mut report = latency_run(args, names, &corpus, &profile, rate, &options).await?;
+        report.rate_basis = basis;
+        latency.push(report);
     }
 
     eprintln!("Stages on one thread ...");
@@ -555,6 +581,7 @@ impl Probe {
         let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
         ModeReport {
             mode: mode.to_string(),
+            profile: String::new(),
             stories,
             complete,
             seconds,
@@ -654,6 +681,7 @@ enum ModeKind {
 struct ModeSpec {
     kind: ModeKind,
     label: String,
+    profile: String,
     config: Config,
     /// Pass-through: the topic it copies to.
     output: String,
@@ -695,6 +723,13 @@ impl ModeSpec {
 
     /// Measure the mode in this process.
     async fn run(self) -> Result<ModeReport, BenchError> {
+        let profile = self.profile.clone();
+        let mut report = self.measure().await?;
+        report.profile = profile;
+        Ok(report)
+    }
+
+    async fn measure(self) -> Result<ModeReport, BenchError> {
         match self.kind {
             ModeKind::Passthrough => {
                 let probe = Probe::start(self.broker_pid);
@@ -819,21 +854,22 @@ async fn latency_run(
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let count = ((rate * args.latency_secs as f64).ceil() as usize).max(1);
+    let warm_up = LATENCY_WARMUP_STORIES;
     let producer_config = broker::input_producer_config(&args.brokers, profile.producer);
-    let started_us = broker::now_micros();
     let (c, t) = (corpus.clone(), input.clone());
     // Ids past the throughput runs' so no story repeats an earlier id.
     let first_id = args.stories;
     let produced = tokio::task::spawn_blocking(move || {
-        broker::paced(&producer_config, &t, &c, first_id, count, rate)
+        broker::paced(&producer_config, &t, &c, first_id, warm_up, count, rate)
     })
     .await
     .map_err(|e| BenchError::Setup(e.to_string()))?;
+    let expected = (warm_up + count) as u64;
     let drain_by = Instant::now() + Duration::from_secs(30);
-    while probe.seen() < count as u64 && Instant::now() < drain_by {
+    while probe.seen() < expected && Instant::now() < drain_by {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let received = probe.seen();
+    let received = probe.seen().saturating_sub(warm_up as u64);
     let samples = probe.finish();
     shutdown.cancel();
     running
@@ -841,6 +877,7 @@ async fn latency_run(
         .map_err(|e| BenchError::Setup(e.to_string()))??;
     let produced = produced?;
     let samples = samples?;
+    let started_us = produced.started_us;
 
     let warm_until = started_us + LATENCY_WARMUP.as_micros() as i64;
     let mut latencies: Vec<i64> = samples
@@ -853,6 +890,7 @@ async fn latency_run(
     Ok(LatencyReport {
         profile: profile.name.to_string(),
         rate_per_sec: rate,
+        rate_basis: String::new(),
         seconds: produced.seconds,
         offered: produced.stories,
         received,
@@ -900,7 +938,7 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
     )?;
     writeln!(
         w,
-        "{:<14} {:>9} {:>8} {:>11} {:>7} {:>7} {:>10} {:>12} {:>10}",
+        "{:<26} {:>9} {:>8} {:>11} {:>7} {:>7} {:>10} {:>12} {:>10}",
         "mode",
         "stories",
         "seconds",
@@ -914,7 +952,7 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
     for m in &r.modes {
         writeln!(
             w,
-            "{:<14} {:>9} {:>8.2} {:>11.0} {:>7.1} {:>7.2} {:>10} {:>12} {:>10}{}",
+            "{:<26} {:>9} {:>8.2} {:>11.0} {:>7.1} {:>7.2} {:>10} {:>12} {:>10}{}",
             m.mode,
             m.stories,
             m.seconds,
@@ -936,7 +974,7 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
             .collect();
         writeln!(
             w,
-            "{:<14} {}; broker {}",
+            "{:<26} {}; broker {}",
             m.mode,
             groups.join(", "),
             opt(m.broker_cpu_seconds, 2)
@@ -944,20 +982,21 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
     }
     writeln!(
         w,
-        "\n{:<12} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "\n{:<12} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}  rate",
         "latency", "rate/s", "samples", "p50 ms", "p99 ms", "p99.9 ms", "max ms"
     )?;
     for l in &r.latency {
         writeln!(
             w,
-            "{:<12} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "{:<12} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
             l.profile,
             l.rate_per_sec,
             l.samples,
             opt(l.p50_ms, 1),
             opt(l.p99_ms, 1),
             opt(l.p999_ms, 1),
-            opt(l.max_ms, 1)
+            opt(l.max_ms, 1),
+            l.rate_basis
         )?;
     }
     let s = &r.stages;

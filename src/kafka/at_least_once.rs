@@ -42,6 +42,7 @@ impl Service {
         options: &RunOptions,
     ) -> Result<RunSummary, ServiceError> {
         let producer = self.producer(None)?;
+        self.warm_up(&producer).await;
         let mut summary = RunSummary::default();
         let mut tracker = OffsetTracker::default();
         let mut staged: FuturesOrdered<StagedFuture> = FuturesOrdered::new();

@@ -277,6 +277,7 @@ impl Service {
             .await
             .expect("init_transactions task")
             .map_err(ServiceError::Transaction)?;
+        self.warm_up(&producer).await;
         tracing::info!(transactional_id = txn_id, "Transactional producer ready.");
         Ok(producer)
     }

@@ -27,7 +27,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Headers};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde::Serialize;
 use thiserror::Error;
@@ -79,6 +79,9 @@ pub enum ServiceError {
     #[error("dedup changelog: {0}")]
     Changelog(#[from] ChangelogError),
 }
+
+/// How long start-up waits for the output topics' metadata before it goes on without.
+const WARM_UP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Tuning of the loops that is not part of the config file.
 #[derive(Debug, Clone)]
@@ -286,6 +289,36 @@ impl Service {
                 role: "producer",
                 source,
             })
+    }
+
+    /// Look up every output topic with `producer` before the first input is consumed. The
+    /// answer connects to the topics' leaders and lets an idempotent producer get its producer
+    /// id at once; without it librdkafka asks for the id on a 500 ms start-up timer and finds
+    /// each topic's partitions on first send, and the first stories after every start wait
+    /// for both. A topic that cannot be looked up is only logged: sending to it reports the
+    /// real error per record.
+    pub(super) async fn warm_up(&self, producer: &Producer_) {
+        let topics = self.config.output.topics();
+        let p = producer.clone();
+        let failed = tokio::task::spawn_blocking(move || {
+            topics
+                .into_iter()
+                .filter_map(|topic| {
+                    match p.client().fetch_metadata(Some(&topic), WARM_UP_TIMEOUT) {
+                        Ok(md) => md
+                            .topics()
+                            .iter()
+                            .find_map(|t| t.error().map(|e| (topic.clone(), format!("{e:?}")))),
+                        Err(e) => Some((topic, e.to_string())),
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        for (topic, error) in failed {
+            tracing::warn!(topic, error, "Output topic not found at start-up.");
+        }
     }
 
     /// Copy `msg` out and hand its stateless stages to the pool. Keep the returned futures in

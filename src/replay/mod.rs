@@ -303,17 +303,6 @@ pub fn output_config(live: &OutputConfig, destination: &Destination) -> OutputCo
     }
 }
 
-fn output_topics(out: &OutputConfig) -> Vec<String> {
-    let mut v = vec![out.topic.clone()];
-    if !out.duplicates_topic.is_empty() {
-        v.push(out.duplicates_topic.clone());
-    }
-    v.push(out.dead_letter_topic.clone());
-    v.extend(out.routes.iter().map(|r| r.topic.clone()));
-    v.dedup();
-    v
-}
-
 /// Run a replay to its end (or until `shutdown`, which checkpoints and stops).
 pub async fn run(
     config: Config,
@@ -363,7 +352,7 @@ impl Replay {
         }
         options.batch_size = options.batch_size.max(1);
         let output = output_config(&config.output, &options.destination);
-        let live_outputs = output_topics(&config.output);
+        let live_outputs = config.output.topics();
         if let Destination::Topic(t) = &options.destination {
             if live_outputs.contains(t) || config.kafka.input_topics.contains(t) {
                 return Err(ReplayError::Invalid(format!(
@@ -394,7 +383,8 @@ impl Replay {
         let producer = if options.dry_run {
             None
         } else {
-            let missing: Vec<String> = output_topics(&output)
+            let missing: Vec<String> = output
+                .topics()
                 .into_iter()
                 .filter(|t| window::partitions(&consumer, t).is_err())
                 .collect();
@@ -443,7 +433,7 @@ impl Replay {
             from: options.from.to_rfc3339(),
             to: options.to.map(|t| t.to_rfc3339()),
             topics: options.topics.clone(),
-            output_topics: output_topics(&output),
+            output_topics: output.topics(),
             dry_run: options.dry_run,
             resumed: options.resume && committed.iter().any(Option::is_some),
             window_offsets: ranges.iter().map(PartitionRange::len).sum(),
