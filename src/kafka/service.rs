@@ -80,7 +80,8 @@ pub enum ServiceError {
     Changelog(#[from] ChangelogError),
 }
 
-/// How long start-up waits for the output topics' metadata before it goes on without.
+/// How long start-up waits, in all, for the output topics' metadata before it goes on
+/// without (well inside the liveness check's patience).
 const WARM_UP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Tuning of the loops that is not part of the config file.
@@ -301,18 +302,25 @@ impl Service {
         let topics = self.config.output.topics();
         let p = producer.clone();
         let failed = tokio::task::spawn_blocking(move || {
-            topics
-                .into_iter()
-                .filter_map(|topic| {
-                    match p.client().fetch_metadata(Some(&topic), WARM_UP_TIMEOUT) {
-                        Ok(md) => md
-                            .topics()
+            let deadline = std::time::Instant::now() + WARM_UP_TIMEOUT;
+            let mut failed = Vec::new();
+            for topic in topics {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match p.client().fetch_metadata(Some(&topic), left) {
+                    Ok(md) => failed.extend(
+                        md.topics()
                             .iter()
                             .find_map(|t| t.error().map(|e| (topic.clone(), format!("{e:?}")))),
-                        Err(e) => Some((topic, e.to_string())),
+                    ),
+                    // No answer in time: the broker is not reachable now, and the loop must
+                    // start beating; sending reports what is wrong.
+                    Err(e) => {
+                        failed.push((topic, e.to_string()));
+                        break;
                     }
-                })
-                .collect::<Vec<_>>()
+                }
+            }
+            failed
         })
         .await
         .unwrap_or_default();
