@@ -204,13 +204,24 @@ pub fn load(
 ) -> Result<Produced, BenchError> {
     let producer = warm_producer(config, topic)?;
     let started = (Instant::now(), now_micros());
+    let bytes = send_stories(&producer, topic, corpus, first..first + count)?;
+    finish(producer, count as u64, bytes, started)
+}
+
+/// Send stories `range` of `corpus` as fast as the producer takes them; their payload bytes.
+fn send_stories(
+    producer: &ThreadedProducer<Counting>,
+    topic: &str,
+    corpus: &Corpus,
+    range: std::ops::Range<usize>,
+) -> Result<u64, KafkaError> {
     let mut bytes = 0;
-    for i in first..first + count {
+    for i in range {
         let (key, payload) = corpus.story(i);
         bytes += payload.len() as u64;
-        send(&producer, topic, &key, &payload)?;
+        send(producer, topic, &key, &payload)?;
     }
-    finish(producer, count as u64, bytes, started)
+    Ok(bytes)
 }
 
 /// Produce `count` stories at `rate` per second, spread evenly (each story is sent when its
@@ -231,10 +242,7 @@ pub fn paced(
     rate: f64,
 ) -> Result<Produced, BenchError> {
     let producer = warm_producer(config, topic)?;
-    for i in first..first + warm_up {
-        let (key, payload) = corpus.story(i);
-        send(&producer, topic, &key, &payload)?;
-    }
+    send_stories(&producer, topic, corpus, first..first + warm_up)?;
     producer.flush(ADMIN_TIMEOUT)?;
     let failed = producer.context().failed.load(Ordering::Relaxed);
     if failed > 0 {

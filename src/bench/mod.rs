@@ -442,9 +442,7 @@ async fn measure(
             "Latency, {} profile, {rate:.0} stories/s ({basis}) for {} s ...",
             profile.name, args.latency_secs
         );
-        let mut report = latency_run(args, names, &corpus, &profile, rate, &options).await?;
-        report.rate_basis = basis;
-        latency.push(report);
+        latency.push(latency_run(args, names, &corpus, &profile, (rate, basis), &options).await?);
     }
 
     eprintln!("Stages on one thread ...");
@@ -802,14 +800,14 @@ async fn service_mode(
     ))
 }
 
-/// Paced input at `rate` into a fresh topic while the service runs at-least-once and a probe
-/// reads its outputs.
+/// Paced input at `rate` (its basis goes into the report) into a fresh topic while the
+/// service runs at-least-once and a probe reads its outputs.
 async fn latency_run(
     args: &BenchArgs,
     names: &mut Names,
     corpus: &Arc<Corpus>,
     profile: &Profile,
-    rate: f64,
+    (rate, rate_basis): (f64, String),
     options: &RunOptions,
 ) -> Result<LatencyReport, BenchError> {
     let run = format!("latency-{}", profile.name);
@@ -890,7 +888,7 @@ async fn latency_run(
     Ok(LatencyReport {
         profile: profile.name.to_string(),
         rate_per_sec: rate,
-        rate_basis: String::new(),
+        rate_basis,
         seconds: produced.seconds,
         offered: produced.stories,
         received,
