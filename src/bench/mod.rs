@@ -224,6 +224,12 @@ pub struct LatencyReport {
     pub p99_ms: Option<f64>,
     pub p999_ms: Option<f64>,
     pub max_ms: Option<f64>,
+    /// CPU seconds per 1,000 offered stories while the load was paced, of this whole process:
+    /// the service, the load producer and the probe (`cpu_seconds_by_thread` splits it).
+    pub cpu_seconds_per_1k: Option<f64>,
+    pub cpu_seconds_by_thread: BTreeMap<String, f64>,
+    /// The local broker's CPU seconds per 1,000 offered stories, when its pid is known.
+    pub broker_cpu_seconds_per_1k: Option<f64>,
     pub settings: ProfileReport,
 }
 
@@ -523,12 +529,62 @@ fn service_config(
     c
 }
 
-/// CPU and memory around one mode.
-struct Probe {
+/// CPU time of this process (by thread group) and of the local broker over a stretch of
+/// the run.
+struct CpuSpan {
     cpu: Option<f64>,
-    rss_before: Option<u64>,
     threads: BTreeMap<&'static str, f64>,
     broker: Option<(u32, f64)>,
+}
+
+/// What a [`CpuSpan`] measured.
+struct CpuUse {
+    process_seconds: Option<f64>,
+    by_thread: BTreeMap<String, f64>,
+    broker_seconds: Option<f64>,
+}
+
+impl CpuSpan {
+    fn start(broker_pid: Option<u32>) -> CpuSpan {
+        CpuSpan {
+            cpu: system::process_cpu_seconds(),
+            threads: system::thread_cpu_seconds_by_group(),
+            broker: broker_pid.and_then(|pid| Some((pid, system::pid_cpu_seconds(pid)?))),
+        }
+    }
+
+    fn finish(self) -> CpuUse {
+        let process_seconds = match (self.cpu, system::process_cpu_seconds()) {
+            (Some(a), Some(b)) => Some(b - a),
+            _ => None,
+        };
+        let mut by_thread: BTreeMap<String, f64> = system::thread_cpu_seconds_by_group()
+            .into_iter()
+            .map(|(group, now)| {
+                let before = self.threads.get(group).copied().unwrap_or(0.0);
+                (group.to_string(), (now - before).max(0.0))
+            })
+            .collect();
+        // Threads that ended meanwhile (Kafka clients' librdkafka threads, mostly) are only
+        // in the process total.
+        if let Some(cpu) = process_seconds {
+            let live: f64 = by_thread.values().sum();
+            by_thread.insert("exited".into(), (cpu - live).max(0.0));
+        }
+        CpuUse {
+            process_seconds,
+            by_thread,
+            broker_seconds: self
+                .broker
+                .and_then(|(pid, before)| Some(system::pid_cpu_seconds(pid)? - before)),
+        }
+    }
+}
+
+/// CPU and memory around one mode.
+struct Probe {
+    cpu: CpuSpan,
+    rss_before: Option<u64>,
 }
 
 impl Probe {
@@ -537,10 +593,8 @@ impl Probe {
             tracing::warn!("Cannot reset the peak RSS; it covers the whole process lifetime.");
         }
         Probe {
-            cpu: system::process_cpu_seconds(),
+            cpu: CpuSpan::start(broker_pid),
             rss_before: system::rss_bytes(),
-            threads: system::thread_cpu_seconds_by_group(),
-            broker: broker_pid.and_then(|pid| Some((pid, system::pid_cpu_seconds(pid)?))),
         }
     }
 
@@ -553,28 +607,9 @@ impl Probe {
         input_bytes: u64,
         summary: Option<RunSummary>,
     ) -> ModeReport {
-        let cpu = match (self.cpu, system::process_cpu_seconds()) {
-            (Some(a), Some(b)) => Some(b - a),
-            _ => None,
-        };
+        let used = self.cpu.finish();
+        let cpu = used.process_seconds;
         let seconds = wall.as_secs_f64().max(1e-9);
-        let mut cpu_seconds_by_thread: BTreeMap<String, f64> =
-            system::thread_cpu_seconds_by_group()
-                .into_iter()
-                .map(|(group, now)| {
-                    let before = self.threads.get(group).copied().unwrap_or(0.0);
-                    (group.to_string(), (now - before).max(0.0))
-                })
-                .collect();
-        // Threads that ended during the mode (its Kafka clients' librdkafka threads, mostly)
-        // are only in the process total.
-        if let Some(cpu) = cpu {
-            let live: f64 = cpu_seconds_by_thread.values().sum();
-            cpu_seconds_by_thread.insert("exited".into(), (cpu - live).max(0.0));
-        }
-        let broker_cpu_seconds = self
-            .broker
-            .and_then(|(pid, before)| Some(system::pid_cpu_seconds(pid)? - before));
         let peak = system::peak_rss_bytes();
         let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
         ModeReport {
@@ -594,8 +629,8 @@ impl Probe {
                 (Some(p), Some(b)) => Some(mb(p.saturating_sub(b))),
                 _ => None,
             },
-            cpu_seconds_by_thread,
-            broker_cpu_seconds,
+            cpu_seconds_by_thread: used.by_thread,
+            broker_cpu_seconds: used.broker_seconds,
             summary,
         }
     }
@@ -857,11 +892,27 @@ async fn latency_run(
     let (c, t) = (corpus.clone(), input.clone());
     // Ids past the throughput runs' so no story repeats an earlier id.
     let first_id = args.stories;
-    let produced = tokio::task::spawn_blocking(move || {
-        broker::paced(&producer_config, &t, &c, first_id, warm_up, count, rate)
-    })
-    .await
-    .map_err(|e| BenchError::Setup(e.to_string()))?;
+    let cpu = CpuSpan::start(args.broker_pid());
+    let load = std::thread::Builder::new()
+        .name(system::LOAD_THREAD.into())
+        .spawn(move || {
+            let produced = broker::paced(&producer_config, &t, &c, first_id, warm_up, count, rate);
+            (produced, system::thread_cpu_seconds())
+        })
+        .map_err(|e| BenchError::Setup(format!("cannot start the load thread: {e}")))?;
+    let produced = tokio::task::spawn_blocking(move || load.join())
+        .await
+        .map_err(|e| BenchError::Setup(e.to_string()))?
+        .map_err(|_| BenchError::Setup("the load thread panicked".into()))?;
+    let (produced, load_cpu) = produced;
+    let mut cpu = cpu.finish();
+    if let Some(load) = load_cpu {
+        // The load thread has exited by now: take its share out of what exited.
+        if let Some(exited) = cpu.by_thread.get_mut("exited") {
+            *exited = (*exited - load).max(0.0);
+        }
+        cpu.by_thread.insert("load".into(), load);
+    }
     let expected = (warm_up + count) as u64;
     let drain_by = Instant::now() + Duration::from_secs(30);
     while probe.seen() < expected && Instant::now() < drain_by {
@@ -885,6 +936,7 @@ async fn latency_run(
         .collect();
     latencies.sort_unstable();
     let ms = |p: f64| percentile(&latencies, p).map(|us| us as f64 / 1000.0);
+    let per_1k = |seconds: f64| seconds * 1000.0 / (warm_up + count) as f64;
     Ok(LatencyReport {
         profile: profile.name.to_string(),
         rate_per_sec: rate,
@@ -897,6 +949,9 @@ async fn latency_run(
         p99_ms: ms(0.99),
         p999_ms: ms(0.999),
         max_ms: latencies.last().map(|us| *us as f64 / 1000.0),
+        cpu_seconds_per_1k: cpu.process_seconds.map(per_1k),
+        cpu_seconds_by_thread: cpu.by_thread,
+        broker_cpu_seconds_per_1k: cpu.broker_seconds.map(per_1k),
         settings: ProfileReport::from(profile),
     })
 }
@@ -995,6 +1050,25 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
             opt(l.p999_ms, 1),
             opt(l.max_ms, 1),
             l.rate_basis
+        )?;
+    }
+    writeln!(
+        w,
+        "\ncpu s per 1k stories while paced (this process: service, load, probe; and the broker):"
+    )?;
+    for l in &r.latency {
+        let groups: Vec<String> = l
+            .cpu_seconds_by_thread
+            .iter()
+            .map(|(g, s)| format!("{g} {s:.2} s"))
+            .collect();
+        writeln!(
+            w,
+            "{:<12} {} ({}); broker {}",
+            l.profile,
+            opt(l.cpu_seconds_per_1k, 3),
+            groups.join(", "),
+            opt(l.broker_cpu_seconds_per_1k, 3)
         )?;
     }
     let s = &r.stages;

@@ -56,6 +56,11 @@ pub fn thread_cpu_seconds_by_group() -> BTreeMap<&'static str, f64> {
     groups
 }
 
+/// Name of the thread that produces the paced input, so its CPU is not the service's.
+pub const LOAD_THREAD: &str = "bench-load";
+/// Name of the thread that reads the outputs to time them.
+pub const PROBE_THREAD: &str = "latency-probe";
+
 fn thread_group(name: &str) -> &'static str {
     if name.starts_with("wirefeed-stages") {
         "stages"
@@ -63,6 +68,10 @@ fn thread_group(name: &str) -> &'static str {
         "librdkafka"
     } else if name.starts_with("tokio") || name == "wirefeed" {
         "service"
+    } else if name == LOAD_THREAD {
+        "load"
+    } else if name == PROBE_THREAD {
+        "probe"
     } else {
         "other"
     }
@@ -122,6 +131,8 @@ mod tests {
         assert_eq!(thread_group("wirefeed-stages"), "stages");
         assert_eq!(thread_group("rdk:broker1"), "librdkafka");
         assert_eq!(thread_group("tokio-runtime-w"), "service");
+        assert_eq!(thread_group(LOAD_THREAD), "load");
+        assert_eq!(thread_group(PROBE_THREAD), "probe");
         assert_eq!(thread_group("criterion"), "other");
         let groups = thread_cpu_seconds_by_group();
         assert!(!groups.is_empty());

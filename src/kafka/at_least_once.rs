@@ -87,11 +87,18 @@ impl Service {
                         }
                     };
                     last_record = Instant::now();
-                    let (tp, offset, future) = self.stage(&msg);
+                    let mut inputs = vec![self.take(&msg)];
                     drop(msg);
-                    tracker.begin(&tp, offset);
+                    let room = options
+                        .max_staged
+                        .saturating_sub(staged.len())
+                        .min(options.max_in_flight.saturating_sub(staged.len() + in_flight.len()));
+                    self.take_ready(consumer, &mut inputs, room);
+                    for input in &inputs {
+                        tracker.begin(input.tp(), input.offset());
+                    }
                     self.metrics.in_flight.set(tracker.pending() as i64);
-                    staged.push_back(future);
+                    staged.extend(self.stage_all(inputs));
                 }
                 _ = tick.tick() => {
                     store_offsets(consumer, &mut tracker);

@@ -154,9 +154,15 @@ impl Service {
                         }
                     };
                     last_record = Instant::now();
-                    let (_, _, future) = self.stage(&msg);
+                    let mut inputs = vec![self.take(&msg)];
                     drop(msg);
-                    staged.push_back(future);
+                    let room = options.max_staged.saturating_sub(staged.len()).min(
+                        options
+                            .max_in_flight
+                            .saturating_sub(staged.len() + batch.inputs.len()),
+                    );
+                    self.take_ready(consumer, &mut inputs, room);
+                    staged.extend(self.stage_all(inputs));
                     self.metrics
                         .in_flight
                         .set((staged.len() + batch.inputs.len()) as i64);

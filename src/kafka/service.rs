@@ -152,6 +152,10 @@ impl Input {
     pub(super) fn offset(&self) -> i64 {
         self.source.offset
     }
+
+    pub(super) fn tp(&self) -> &Tp {
+        &self.tp
+    }
 }
 
 /// An input after the stateless stages ran on a pool thread, its text already serialised.
@@ -329,9 +333,8 @@ impl Service {
         }
     }
 
-    /// Copy `msg` out and hand its stateless stages to the pool. Keep the returned futures in
-    /// consumption order and pass each result to [`Service::decide`].
-    pub(super) fn stage(&self, msg: &BorrowedMessage<'_>) -> (Tp, i64, StagedFuture) {
+    /// Copy `msg` out of the consumer's buffer, so the consumer can go on.
+    pub(super) fn take(&self, msg: &BorrowedMessage<'_>) -> Input {
         let tp: Tp = (msg.topic().to_string(), msg.partition());
         let traceparent = msg.headers().and_then(|hs| {
             hs.iter()
@@ -351,48 +354,81 @@ impl Service {
         let received_at = timestamp_ms
             .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
             .unwrap_or_else(Utc::now);
-        let input = Input {
-            tp: tp.clone(),
+        Input {
+            tp,
             source,
             payload: msg.payload().unwrap_or_default().to_vec(),
             key: msg.key().map(<[u8]>::to_vec),
             received_at,
             span,
-        };
-        let offset = input.offset();
-        let lost = tp.clone();
-        let stages = self.stages.clone();
-        let answer = self.pool.run(move || {
-            let prepared = {
-                let _entered = input.span.enter();
-                catch_unwind(AssertUnwindSafe(|| {
-                    let prepared = stages.prepare(&input.payload)?;
-                    let pre = pre_encode(&prepared.id, &prepared.story, &prepared.tags);
-                    Ok((prepared, pre))
-                }))
-                .unwrap_or_else(|panic| {
-                    let text = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "no message".into());
-                    Err(Rejection {
-                        kind: "stage-panic",
-                        reason: format!("a stage panicked on this input: {text}"),
-                    })
-                })
-            };
-            Staged { input, prepared }
-        });
-        let future = Box::pin(async move {
-            match answer.await {
-                Ok(Ok(staged)) => Ok(staged),
-                Ok(Err(Panicked(_))) | Err(_) => Err(ServiceError::StageLost {
-                    origin: format!("{}/{}@{offset}", lost.0, lost.1),
-                }),
+        }
+    }
+
+    /// Add to `inputs` the records the consumer already holds, up to `room` in all, without
+    /// waiting: staged together they cost the stage threads and this task one wake-up per
+    /// chunk instead of one per record.
+    pub(super) fn take_ready(&self, consumer: &Consumer_, inputs: &mut Vec<Input>, room: usize) {
+        use futures::{FutureExt, StreamExt};
+        let mut ready = consumer.stream();
+        while inputs.len() < room {
+            match ready.next().now_or_never() {
+                Some(Some(Ok(msg))) => inputs.push(self.take(&msg)),
+                Some(Some(Err(e))) => {
+                    tracing::warn!(error = %e, "Consumer error.");
+                    break;
+                }
+                Some(None) | None => break,
             }
-        });
-        (tp, offset, future)
+        }
+    }
+
+    /// Hand the stateless stages of `inputs` to the pool, as one batch. Keep the returned
+    /// futures in consumption order and pass each result to [`Service::decide`].
+    pub(super) fn stage_all(&self, inputs: Vec<Input>) -> Vec<StagedFuture> {
+        let origins: Vec<(Tp, i64)> = inputs.iter().map(|i| (i.tp.clone(), i.offset())).collect();
+        let jobs: Vec<_> = inputs
+            .into_iter()
+            .map(|input| {
+                let stages = self.stages.clone();
+                move || {
+                    let prepared = {
+                        let _entered = input.span.enter();
+                        catch_unwind(AssertUnwindSafe(|| {
+                            let prepared = stages.prepare(&input.payload)?;
+                            let pre = pre_encode(&prepared.id, &prepared.story, &prepared.tags);
+                            Ok((prepared, pre))
+                        }))
+                        .unwrap_or_else(|panic| {
+                            let text = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "no message".into());
+                            Err(Rejection {
+                                kind: "stage-panic",
+                                reason: format!("a stage panicked on this input: {text}"),
+                            })
+                        })
+                    };
+                    Staged { input, prepared }
+                }
+            })
+            .collect();
+        self.pool
+            .run_all(jobs)
+            .into_iter()
+            .zip(origins)
+            .map(|(answer, (tp, offset))| -> StagedFuture {
+                Box::pin(async move {
+                    match answer.await {
+                        Ok(Ok(staged)) => Ok(staged),
+                        Ok(Err(Panicked(_))) | Err(_) => Err(ServiceError::StageLost {
+                            origin: format!("{}/{}@{offset}", tp.0, tp.1),
+                        }),
+                    }
+                })
+            })
+            .collect()
     }
 
     /// The dedup decision (in consumption order) and the records to send.
