@@ -123,12 +123,16 @@ impl StagePool {
 pub const MAX_CHUNK: usize = 32;
 
 fn panicked(panic: Box<dyn std::any::Any + Send>) -> Panicked {
-    let text = panic
+    Panicked(panic_text(&*panic))
+}
+
+/// The message a panic was raised with, when it has one.
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into());
-    Panicked(text)
+        .unwrap_or_else(|| "no message".into())
 }
 
 impl Drop for StagePool {

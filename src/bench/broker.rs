@@ -224,6 +224,9 @@ fn send_stories(
     Ok(bytes)
 }
 
+/// The paced load's wake-up interval.
+pub const PACING_TICK: Duration = Duration::from_millis(1);
+
 /// Produce `count` stories at `rate` per second on a schedule of evenly spaced slots. The
 /// thread wakes at most once per [`PACING_TICK`] and sends every story whose slot has come,
 /// so a high rate costs the load generator a thousand wakes a second rather than one per
@@ -235,9 +238,6 @@ fn send_stories(
 /// (`warm_producer` alone does not always spare a fresh idempotent producer its start-up
 /// timer), and take the consumer and the stages through their first stories. They are sent
 /// before `started`, so a reader that drops what was created before it leaves them out.
-/// The paced load's wake-up interval.
-pub const PACING_TICK: Duration = Duration::from_millis(1);
-
 pub fn paced(
     config: &ClientConfig,
     topic: &str,

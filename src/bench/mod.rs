@@ -581,6 +581,17 @@ impl CpuSpan {
     }
 }
 
+impl CpuUse {
+    /// Report `seconds` of a thread that has exited under its own `group` rather than in
+    /// "exited".
+    fn claim_exited(&mut self, group: &str, seconds: f64) {
+        if let Some(exited) = self.by_thread.get_mut("exited") {
+            *exited = (*exited - seconds).max(0.0);
+        }
+        self.by_thread.insert(group.into(), seconds);
+    }
+}
+
 /// CPU and memory around one mode.
 struct Probe {
     cpu: CpuSpan,
@@ -907,11 +918,7 @@ async fn latency_run(
     let (produced, load_cpu) = produced;
     let mut cpu = cpu.finish();
     if let Some(load) = load_cpu {
-        // The load thread has exited by now: take its share out of what exited.
-        if let Some(exited) = cpu.by_thread.get_mut("exited") {
-            *exited = (*exited - load).max(0.0);
-        }
-        cpu.by_thread.insert("load".into(), load);
+        cpu.claim_exited("load", load);
     }
     let expected = (warm_up + count) as u64;
     let drain_by = Instant::now() + Duration::from_secs(30);
@@ -970,6 +977,15 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// `group seconds{unit}` for each thread group, comma-separated.
+fn thread_groups(by_thread: &BTreeMap<String, f64>, unit: &str) -> String {
+    by_thread
+        .iter()
+        .map(|(g, s)| format!("{g} {s:.2}{unit}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The human-readable summary.
 pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<()> {
     writeln!(
@@ -1020,16 +1036,12 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
     }
     writeln!(w, "\ncpu seconds by thread group (and the broker process):")?;
     for m in &r.modes {
-        let groups: Vec<String> = m
-            .cpu_seconds_by_thread
-            .iter()
-            .map(|(g, s)| format!("{g} {s:.2}"))
-            .collect();
+        let groups = thread_groups(&m.cpu_seconds_by_thread, "");
         writeln!(
             w,
             "{:<26} {}; broker {}",
             m.mode,
-            groups.join(", "),
+            groups,
             opt(m.broker_cpu_seconds, 2)
         )?;
     }
@@ -1057,17 +1069,13 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
         "\ncpu s per 1k stories while paced (this process: service, load, probe; and the broker):"
     )?;
     for l in &r.latency {
-        let groups: Vec<String> = l
-            .cpu_seconds_by_thread
-            .iter()
-            .map(|(g, s)| format!("{g} {s:.2} s"))
-            .collect();
+        let groups = thread_groups(&l.cpu_seconds_by_thread, " s");
         writeln!(
             w,
             "{:<12} {} ({}); broker {}",
             l.profile,
             opt(l.cpu_seconds_per_1k, 3),
-            groups.join(", "),
+            groups,
             opt(l.broker_cpu_seconds_per_1k, 3)
         )?;
     }

@@ -89,10 +89,7 @@ impl Service {
                     last_record = Instant::now();
                     let mut inputs = vec![self.take(&msg)];
                     drop(msg);
-                    let room = options
-                        .max_staged
-                        .saturating_sub(staged.len())
-                        .min(options.max_in_flight.saturating_sub(staged.len() + in_flight.len()));
+                    let room = options.room(staged.len(), in_flight.len());
                     self.take_ready(consumer, &mut inputs, room);
                     for input in &inputs {
                         tracker.begin(input.tp(), input.offset());

@@ -156,11 +156,7 @@ impl Service {
                     last_record = Instant::now();
                     let mut inputs = vec![self.take(&msg)];
                     drop(msg);
-                    let room = options.max_staged.saturating_sub(staged.len()).min(
-                        options
-                            .max_in_flight
-                            .saturating_sub(staged.len() + batch.inputs.len()),
-                    );
+                    let room = options.room(staged.len(), batch.inputs.len());
                     self.take_ready(consumer, &mut inputs, room);
                     staged.extend(self.stage_all(inputs));
                     self.metrics

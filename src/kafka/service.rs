@@ -100,6 +100,16 @@ pub struct RunOptions {
     pub max_batch: usize,
 }
 
+impl RunOptions {
+    /// How many more records may be taken now, with `staged` in the stage threads and
+    /// `in_flight` past them but not yet acknowledged (or committed).
+    pub(super) fn room(&self, staged: usize, in_flight: usize) -> usize {
+        self.max_staged
+            .saturating_sub(staged)
+            .min(self.max_in_flight.saturating_sub(staged + in_flight))
+    }
+}
+
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
@@ -385,12 +395,12 @@ impl Service {
     /// Hand the stateless stages of `inputs` to the pool, as one batch. Keep the returned
     /// futures in consumption order and pass each result to [`Service::decide`].
     pub(super) fn stage_all(&self, inputs: Vec<Input>) -> Vec<StagedFuture> {
-        let origins: Vec<(Tp, i64)> = inputs.iter().map(|i| (i.tp.clone(), i.offset())).collect();
-        let jobs: Vec<_> = inputs
+        let (origins, jobs): (Vec<(Tp, i64)>, Vec<_>) = inputs
             .into_iter()
             .map(|input| {
+                let origin = (input.tp.clone(), input.offset());
                 let stages = self.stages.clone();
-                move || {
+                let job = move || {
                     let prepared = {
                         let _entered = input.span.enter();
                         catch_unwind(AssertUnwindSafe(|| {
@@ -399,21 +409,20 @@ impl Service {
                             Ok((prepared, pre))
                         }))
                         .unwrap_or_else(|panic| {
-                            let text = panic
-                                .downcast_ref::<&str>()
-                                .map(|s| s.to_string())
-                                .or_else(|| panic.downcast_ref::<String>().cloned())
-                                .unwrap_or_else(|| "no message".into());
                             Err(Rejection {
                                 kind: "stage-panic",
-                                reason: format!("a stage panicked on this input: {text}"),
+                                reason: format!(
+                                    "a stage panicked on this input: {}",
+                                    crate::workers::panic_text(&*panic)
+                                ),
                             })
                         })
                     };
                     Staged { input, prepared }
-                }
+                };
+                (origin, job)
             })
-            .collect();
+            .unzip();
         self.pool
             .run_all(jobs)
             .into_iter()
