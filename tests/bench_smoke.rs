@@ -34,7 +34,13 @@ fn bench_reports_every_mode_latency_and_stages() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wirefeed"))
         .args(["bench", "--brokers", &brokers, "--partitions", "2"])
         .args(["--stories", &STORIES.to_string(), "--stage-stories", "300"])
-        .args(["--latency-secs", "2", "--json"])
+        .args([
+            "--latency-secs",
+            "2",
+            "--latency-load",
+            "0.25,0.5",
+            "--json",
+        ])
         .arg(&json)
         .arg("--corpus")
         .arg(&corpus)
@@ -116,7 +122,26 @@ fn bench_reports_every_mode_latency_and_stages() {
         .iter()
         .filter_map(|l| l["profile"].as_str())
         .collect();
-    assert_eq!(profiles, ["low-latency", "throughput"]);
+    assert_eq!(
+        profiles,
+        ["low-latency", "low-latency", "throughput", "throughput"]
+    );
+    // Each profile's loads are fractions of its own at-least-once maximum.
+    for (pair, mode) in latency.chunks(2).zip([&modes[3], &modes[1]]) {
+        let maximum = number(mode, "stories_per_sec");
+        let rates = [
+            number(&pair[0], "rate_per_sec"),
+            number(&pair[1], "rate_per_sec"),
+        ];
+        assert!(
+            (rates[0] - (maximum * 0.25).max(1.0)).abs() < 1e-6,
+            "{rates:?} of {maximum}"
+        );
+        assert!(
+            (rates[1] - (maximum * 0.5).max(1.0)).abs() < 1e-6,
+            "{rates:?} of {maximum}"
+        );
+    }
     for l in latency {
         assert_eq!(l["received"], l["offered"], "{l}");
         assert!(number(l, "samples") > 0.0, "{l}");

@@ -1,5 +1,5 @@
 //! Talking to the benchmark broker outside the service: topics, bulk and paced input, and a
-//! plain consumer that timestamps output records as they become readable.
+//! plain consumer that times output records by their broker append times.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{DeliveryResult, Headers};
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, ClientContext, Message, Offset, Timestamp, TopicPartitionList};
 
 use super::corpus::Corpus;
 use super::BenchError;
@@ -27,10 +27,27 @@ fn admin(brokers: &str) -> Result<AdminClient<DefaultClientContext>, BenchError>
 
 /// Create `topics` (replication 1) and wait until every partition has a leader.
 pub async fn create_topics(brokers: &str, topics: &[(String, i32)]) -> Result<(), BenchError> {
+    create_topics_with(brokers, topics, &[]).await
+}
+
+/// Topic setting under which the broker stamps each record with the time it appended it.
+pub const LOG_APPEND_TIME: (&str, &str) = ("message.timestamp.type", "LogAppendTime");
+
+/// [`create_topics`] with topic-level settings, such as [`LOG_APPEND_TIME`].
+pub async fn create_topics_with(
+    brokers: &str,
+    topics: &[(String, i32)],
+    settings: &[(&str, &str)],
+) -> Result<(), BenchError> {
     let admin = admin(brokers)?;
     let new: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
+        .map(|(name, partitions)| {
+            settings.iter().fold(
+                NewTopic::new(name, *partitions, TopicReplication::Fixed(1)),
+                |topic, (key, value)| topic.set(key, value),
+            )
+        })
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
     for result in admin.create_topics(&new, &opts).await? {
@@ -136,14 +153,20 @@ pub fn input_producer_config(brokers: &str, properties: &[(&str, &str)]) -> Clie
     c
 }
 
+/// Send one story; `timestamp_ms` is its create time (the moment it was due), else the moment
+/// librdkafka takes it.
 fn send(
     producer: &ThreadedProducer<Counting>,
     topic: &str,
     key: &str,
     payload: &[u8],
+    timestamp_ms: Option<i64>,
 ) -> Result<(), KafkaError> {
     loop {
-        let record = BaseRecord::to(topic).key(key).payload(payload);
+        let mut record = BaseRecord::to(topic).key(key).payload(payload);
+        if let Some(ms) = timestamp_ms {
+            record = record.timestamp(ms);
+        }
         match producer.send(record) {
             Ok(()) => return Ok(()),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
@@ -219,7 +242,7 @@ fn send_stories(
     for i in range {
         let (key, payload) = corpus.story(i);
         bytes += payload.len() as u64;
-        send(producer, topic, &key, &payload)?;
+        send(producer, topic, &key, &payload, None)?;
     }
     Ok(bytes)
 }
@@ -230,8 +253,10 @@ pub const PACING_TICK: Duration = Duration::from_millis(1);
 /// Produce `count` stories at `rate` per second on a schedule of evenly spaced slots. The
 /// thread wakes at most once per [`PACING_TICK`] and sends every story whose slot has come,
 /// so a high rate costs the load generator a thousand wakes a second rather than one per
-/// story; a late thread catches up at once rather than drifting. Latency is timed from each
-/// record's create time (set when it is sent), so the wait for a tick is not counted. Blocking.
+/// story; a late thread catches up at once rather than drifting. Each record's create time is
+/// its slot, not the moment it was sent: latency is timed from when a story was due, so a
+/// load thread held up by a busy machine (or a tick) does not hide the delay it causes
+/// (no coordinated omission). Blocking.
 ///
 /// Stories `first..first + warm_up` go first, as fast as the broker takes them, and are
 /// waited for: they make the producer reach every partition's leader before the clock starts
@@ -273,7 +298,8 @@ pub fn paced(
         while n < count && slot(n) <= woke {
             let (key, payload) = corpus.story(first + n);
             bytes += payload.len() as u64;
-            send(&producer, topic, &key, &payload)?;
+            let due_ms = (started.1 + (n as f64 * 1e6 / rate) as i64) / 1000;
+            send(&producer, topic, &key, &payload, Some(due_ms))?;
             n += 1;
         }
     }
@@ -281,7 +307,12 @@ pub fn paced(
 }
 
 /// Reads output topics from their beginning on its own thread and records, per record, the
-/// time it became readable minus its input's create time (`wirefeed-source-timestamp`).
+/// time the broker appended it (output topics stamp records with their append time,
+/// [`LOG_APPEND_TIME`]) minus its input's create time (`wirefeed-source-timestamp`, the
+/// moment [`paced`] had it due). That is end to end up to the moment the enriched story is
+/// readable in its topic, on this machine's one clock; how soon this reader then fetches it
+/// changes nothing, so it fetches in large, infrequent requests instead of adding a
+/// low-latency reader's request load to the broker it measures.
 pub struct LatencyProbe {
     stop: Arc<AtomicBool>,
     seen: Arc<AtomicU64>,
@@ -295,20 +326,20 @@ pub struct Sample {
     pub latency_us: i64,
 }
 
+/// The probe's fetches: wait for a megabyte or a tenth of a second.
+const PROBE_FETCH: [(&str, &str); 2] =
+    [("fetch.min.bytes", "1048576"), ("fetch.wait.max.ms", "100")];
+
 impl LatencyProbe {
-    /// `topics`: `(name, partitions)`; `properties`: the profile's consumer settings.
-    pub fn start(
-        brokers: &str,
-        topics: &[(String, i32)],
-        properties: &[(&str, &str)],
-    ) -> Result<LatencyProbe, BenchError> {
+    /// `topics`: `(name, partitions)`, created with [`LOG_APPEND_TIME`].
+    pub fn start(brokers: &str, topics: &[(String, i32)]) -> Result<LatencyProbe, BenchError> {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", brokers)
             .set("group.id", "wirefeed-bench-probe")
             .set("enable.auto.commit", "false")
             .set("isolation.level", "read_uncommitted");
-        for (k, v) in properties {
-            c.set(*k, *v);
+        for (k, v) in PROBE_FETCH {
+            c.set(k, v);
         }
         let consumer: BaseConsumer = c.create()?;
         let mut tpl = TopicPartitionList::new();
@@ -329,19 +360,24 @@ impl LatencyProbe {
                     let Some(msg) = consumer.poll(Duration::from_millis(50)) else {
                         continue;
                     };
-                    let now_us = now_micros();
                     let msg = msg?;
-                    let created_ms = msg.headers().and_then(|hs| {
+                    let Timestamp::LogAppendTime(appended_ms) = msg.timestamp() else {
+                        return Err(BenchError::Setup(format!(
+                            "output topic {} does not stamp records with their append time",
+                            msg.topic()
+                        )));
+                    };
+                    let input_created_ms = msg.headers().and_then(|hs| {
                         hs.iter()
                             .find(|h| h.key == H_SOURCE_TIMESTAMP)
                             .and_then(|h| h.value)
                             .and_then(|v| std::str::from_utf8(v).ok())
                             .and_then(|v| v.parse::<i64>().ok())
                     });
-                    if let Some(ms) = created_ms {
+                    if let Some(ms) = input_created_ms {
                         samples.push(Sample {
                             created_us: ms * 1000,
-                            latency_us: now_us - ms * 1000,
+                            latency_us: (appended_ms - ms) * 1000,
                         });
                     }
                     n.fetch_add(1, Ordering::Relaxed);

@@ -8,7 +8,8 @@
 //!    acknowledged (or committed), MB/s of input, CPU seconds per 1,000 stories (by thread
 //!    group, and the local broker's), peak RSS;
 //! 4. end-to-end latency at half the measured at-least-once rate, in a low-latency and a
-//!    throughput client profile ([`LOW_LATENCY`], [`THROUGHPUT`]);
+//!    throughput client profile ([`LOW_LATENCY`], [`THROUGHPUT`]): from the moment a story
+//!    was due to be sent to the moment the broker appended its enriched story (one clock);
 //! 5. the stages alone on one thread.
 //!
 //! Each throughput mode (2, 3) runs in a fresh child process (`wirefeed bench --mode-spec`)
@@ -62,10 +63,15 @@ pub struct BenchArgs {
     /// Length of each paced latency run.
     #[arg(long, default_value_t = 15)]
     pub latency_secs: u64,
-    /// Offered load of the latency runs, stories/s; default half the measured at-least-once
-    /// throughput.
-    #[arg(long)]
-    pub latency_rate: Option<f64>,
+    /// Offered loads of the latency runs, as fractions of the at-least-once maximum measured
+    /// in the same client profile; repeat (or separate with commas) for a latency-versus-load
+    /// curve.
+    #[arg(long, value_delimiter = ',', default_value = "0.5")]
+    pub latency_load: Vec<f64>,
+    /// Offered loads of the latency runs in stories/s, instead of `--latency-load`; repeat
+    /// (or separate with commas) for several.
+    #[arg(long, value_delimiter = ',')]
+    pub latency_rate: Vec<f64>,
     /// Stories in the single-thread stage run.
     #[arg(long, default_value_t = 50_000)]
     pub stage_stories: usize,
@@ -80,6 +86,19 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
+    /// Arguments as the command line gives them, with a placeholder broker and report path.
+    #[cfg(test)]
+    fn try_parse_from_args(extra: &[&str]) -> BenchArgs {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            bench: BenchArgs,
+        }
+        let base = ["bench", "--brokers", "127.0.0.1:1", "--json", "x.json"];
+        Cli::parse_from(base.iter().chain(extra)).bench
+    }
+
     fn broker_pid(&self) -> Option<u32> {
         self.broker_pid.or_else(|| {
             std::fs::read_to_string("target/kafka/kafka.pid")
@@ -312,14 +331,20 @@ impl Outputs {
     }
 }
 
-async fn outputs(args: &BenchArgs, names: &mut Names, run: &str) -> Result<Outputs, BenchError> {
+/// Create the output topics of `run`, with `settings` (such as [`broker::LOG_APPEND_TIME`]).
+async fn outputs(
+    args: &BenchArgs,
+    names: &mut Names,
+    run: &str,
+    settings: &[(&str, &str)],
+) -> Result<Outputs, BenchError> {
     let o = Outputs {
         enriched: names.topic(&format!("{run}.enriched")),
         duplicates: names.topic(&format!("{run}.duplicates")),
         dlq: names.topic(&format!("{run}.dlq")),
     };
     let topics = o.topics(args.partitions);
-    broker::create_topics(&args.brokers, &topics).await?;
+    broker::create_topics_with(&args.brokers, &topics, settings).await?;
     names.created.extend(topics.into_iter().map(|(t, _)| t));
     Ok(o)
 }
@@ -410,7 +435,7 @@ async fn measure(
             ModeKind::Passthrough => eprintln!("Pass-through ..."),
             ModeKind::Service => eprintln!("Full pipeline, {label} ..."),
         }
-        let out = outputs(args, names, label).await?;
+        let out = outputs(args, names, label, &[]).await?;
         let config = service_config(args, &names.topic(label), &input, &out, delivery, profile);
         let spec = ModeSpec {
             kind,
@@ -433,22 +458,17 @@ async fn measure(
         };
     }
 
-    // Half load: half the at-least-once maximum measured in the same client profile.
+    // By default half load: half the at-least-once maximum measured in the same profile.
     let mut latency = Vec::new();
     for (profile, mode) in [(LOW_LATENCY, 3), (THROUGHPUT, 1)] {
-        let (rate, basis) = match args.latency_rate {
-            Some(r) => (r, "--latency-rate".to_string()),
-            None => (
-                modes[mode].stories_per_sec * 0.5,
-                format!("half the {} maximum", modes[mode].mode),
-            ),
-        };
-        let rate = rate.max(1.0);
-        eprintln!(
-            "Latency, {} profile, {rate:.0} stories/s ({basis}) for {} s ...",
-            profile.name, args.latency_secs
-        );
-        latency.push(latency_run(args, names, &corpus, &profile, (rate, basis), &options).await?);
+        for (rate, basis) in latency_loads(args, &modes[mode]) {
+            eprintln!(
+                "Latency, {} profile, {rate:.0} stories/s ({basis}) for {} s ...",
+                profile.name, args.latency_secs
+            );
+            let run = latency_run(args, names, &corpus, &profile, (rate, basis), &options);
+            latency.push(run.await?);
+        }
     }
 
     eprintln!("Stages on one thread ...");
@@ -846,6 +866,29 @@ async fn service_mode(
     ))
 }
 
+/// The offered loads of the latency runs of one profile, whose at-least-once maximum is
+/// `maximum`, each with the words that say where it came from.
+fn latency_loads(args: &BenchArgs, maximum: &ModeReport) -> Vec<(f64, String)> {
+    let loads: Vec<(f64, String)> = if args.latency_rate.is_empty() {
+        args.latency_load
+            .iter()
+            .map(|&f| {
+                let basis = match f {
+                    0.5 => format!("half the {} maximum", maximum.mode),
+                    _ => format!("{f} x the {} maximum", maximum.mode),
+                };
+                (maximum.stories_per_sec * f, basis)
+            })
+            .collect()
+    } else {
+        args.latency_rate
+            .iter()
+            .map(|&r| (r, "--latency-rate".to_string()))
+            .collect()
+    };
+    loads.into_iter().map(|(r, b)| (r.max(1.0), b)).collect()
+}
+
 /// Paced input at `rate` (its basis goes into the report) into a fresh topic while the
 /// service runs at-least-once and a probe reads its outputs.
 async fn latency_run(
@@ -860,7 +903,7 @@ async fn latency_run(
     let input = names.topic(&format!("{run}.raw"));
     broker::create_topics(&args.brokers, &[(input.clone(), args.partitions)]).await?;
     names.created.push(input.clone());
-    let out = outputs(args, names, &run).await?;
+    let out = outputs(args, names, &run, &[broker::LOG_APPEND_TIME]).await?;
     let config = service_config(
         args,
         &names.topic(&run),
@@ -890,11 +933,7 @@ async fn latency_run(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let probe = broker::LatencyProbe::start(
-        &args.brokers,
-        &out.topics(args.partitions),
-        profile.consumer,
-    )?;
+    let probe = broker::LatencyProbe::start(&args.brokers, &out.topics(args.partitions))?;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let count = ((rate * args.latency_secs as f64).ceil() as usize).max(1);
@@ -1114,7 +1153,8 @@ mod tests {
             partitions: 1,
             corpus: "c".into(),
             latency_secs: 1,
-            latency_rate: None,
+            latency_load: vec![0.5],
+            latency_rate: vec![],
             stage_stories: 1,
             broker_pid: None,
             mode_spec: None,
@@ -1132,6 +1172,37 @@ mod tests {
         let consumer = crate::kafka::client::consumer(&c.kafka);
         assert_eq!(consumer.get("fetch.wait.max.ms"), Some("5"));
         assert_eq!(consumer.get("group.id"), Some("g"));
+    }
+
+    #[test]
+    fn latency_loads_are_fractions_of_the_maximum_unless_rates_are_given() {
+        let mut args = BenchArgs::try_parse_from_args(&["--latency-load", "0.25,0.5"]);
+        let maximum: ModeReport = serde_json::from_value(serde_json::json!({
+            "mode": "at-least-once", "profile": "throughput", "stories": 1, "complete": true,
+            "seconds": 1.0, "stories_per_sec": 20000.0, "mb_per_sec": 1.0,
+            "ratio_to_passthrough": 1.0, "cpu_seconds": null, "cpu_seconds_per_1k": null,
+            "peak_rss_mb": null, "rss_before_mb": null, "peak_rss_delta_mb": null,
+            "cpu_seconds_by_thread": {}, "broker_cpu_seconds": null, "summary": null
+        }))
+        .expect("a mode report");
+        let loads = latency_loads(&args, &maximum);
+        assert_eq!(
+            loads[0],
+            (5000.0, "0.25 x the at-least-once maximum".to_string())
+        );
+        assert_eq!(
+            loads[1],
+            (10000.0, "half the at-least-once maximum".to_string())
+        );
+        args.latency_rate = vec![800.0, 0.0];
+        let loads = latency_loads(&args, &maximum);
+        assert_eq!(
+            loads,
+            [
+                (800.0, "--latency-rate".into()),
+                (1.0, "--latency-rate".into())
+            ]
+        );
     }
 
     #[test]
