@@ -3,9 +3,11 @@
 //! `_seconds`; labels take few values (no story ids, no country lists).
 
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
+
+use crate::model::DedupStatus;
 
 const NAMESPACE: &str = "wirefeed";
 
@@ -39,6 +41,31 @@ pub struct Metrics {
     pub producer_queue_messages: IntGauge,
     pub build_info: GaugeVec,
     pub ready: Gauge,
+    /// Children of the vectors above that every story touches, looked up once: a lookup by
+    /// label values hashes the labels and takes a lock, several times per story.
+    per_story: PerStory,
+}
+
+/// Metric children resolved at start for label values known in advance.
+struct PerStory {
+    /// decode, normalise, tag, dedup.
+    stage_duration: [Histogram; 4],
+    /// By [`DedupStatus`]: unique, duplicate, update.
+    stories_published: [IntCounter; 3],
+    exact_duplicates: IntCounter,
+    near_duplicates: IntCounter,
+    at_least_once_latency: Histogram,
+    exactly_once_latency: Histogram,
+}
+
+const STAGES: [&str; 4] = ["decode", "normalise", "tag", "dedup"];
+
+fn status_slot(status: DedupStatus) -> usize {
+    match status {
+        DedupStatus::Unique => 0,
+        DedupStatus::Duplicate => 1,
+        DedupStatus::Update => 2,
+    }
 }
 
 impl Metrics {
@@ -268,7 +295,21 @@ impl Metrics {
                 prometheus::process_collector::ProcessCollector::for_self(),
             ));
         }
+        let per_story = PerStory {
+            stage_duration: STAGES.map(|stage| stage_duration.with_label_values(&[stage])),
+            stories_published: [
+                DedupStatus::Unique,
+                DedupStatus::Duplicate,
+                DedupStatus::Update,
+            ]
+            .map(|s| stories_published.with_label_values(&[s.as_str()])),
+            exact_duplicates: duplicates.with_label_values(&["exact"]),
+            near_duplicates: duplicates.with_label_values(&["near"]),
+            at_least_once_latency: end_to_end_latency.with_label_values(&["at-least-once"]),
+            exactly_once_latency: end_to_end_latency.with_label_values(&["exactly-once"]),
+        };
         Metrics {
+            per_story,
             registry,
             stories_consumed,
             stories_published,
@@ -316,15 +357,37 @@ impl Metrics {
     }
 
     pub fn stages_timed(&self, t: &crate::pipeline::StageTimings) {
-        for (stage, secs) in [
-            ("decode", t.decode),
-            ("normalise", t.normalise),
-            ("tag", t.tag),
-            ("dedup", t.dedup),
-        ] {
-            self.stage_duration
-                .with_label_values(&[stage])
-                .observe(secs);
+        let seconds = [t.decode, t.normalise, t.tag, t.dedup];
+        for (histogram, secs) in self.per_story.stage_duration.iter().zip(seconds) {
+            histogram.observe(secs);
+        }
+    }
+
+    /// A story's outputs are durable: its status, and how long after its input's timestamp.
+    pub fn story_published(
+        &self,
+        status: DedupStatus,
+        exactly_once: bool,
+        latency_secs: Option<f64>,
+    ) {
+        self.per_story.stories_published[status_slot(status)].inc();
+        if let Some(secs) = latency_secs {
+            let latency = match exactly_once {
+                true => &self.per_story.exactly_once_latency,
+                false => &self.per_story.at_least_once_latency,
+            };
+            latency.observe(secs);
+        }
+    }
+
+    /// The input of a dead letter is durable (counted by [`Metrics::story_dead_lettered`]).
+    pub fn dead_letter_published(&self, exactly_once: bool, latency_secs: Option<f64>) {
+        if let Some(secs) = latency_secs {
+            let latency = match exactly_once {
+                true => &self.per_story.exactly_once_latency,
+                false => &self.per_story.at_least_once_latency,
+            };
+            latency.observe(secs);
         }
     }
 
@@ -333,8 +396,11 @@ impl Metrics {
         tracing::warn!(%origin, kind, reason, "Story rejected; sent to the dead-letter topic.");
     }
 
-    pub fn duplicate_found(&self, kind: &str) {
-        self.duplicates.with_label_values(&[kind]).inc();
+    pub fn duplicate_found(&self, near: bool) {
+        match near {
+            true => self.per_story.near_duplicates.inc(),
+            false => self.per_story.exact_duplicates.inc(),
+        }
     }
 
     pub fn duplicate_dropped(&self) {

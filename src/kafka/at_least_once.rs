@@ -22,6 +22,7 @@ use super::service::{
     enqueue, error_label, forget_revoked, is_permanent, Consumer_, Handled, Outcome, Producer_,
     RunOptions, RunSummary, Service, ServiceError, StagedFuture,
 };
+use crate::config::Delivery;
 use crate::error::Rejection;
 
 /// The acknowledgement of one input record's outputs.
@@ -196,7 +197,7 @@ impl Service {
         if failures.is_empty() {
             tracker.finish(&handled.tp, handled.source.offset);
             self.metrics.in_flight.set(tracker.pending() as i64);
-            self.published(&handled, "at-least-once");
+            self.published(&handled, Delivery::AtLeastOnce);
             return Ok(());
         }
         let origin = handled.source.origin();

@@ -28,6 +28,7 @@ use super::service::{
     assignment_changed, enqueue, error_label, is_permanent, owned_partitions, rewind, Consumer_,
     Handled, Producer_, RunOptions, RunSummary, Service, ServiceError, Staged, StagedFuture,
 };
+use crate::config::Delivery;
 use crate::dedup::Entry;
 
 /// The inputs of one transaction.
@@ -218,7 +219,7 @@ impl Service {
         summary.records_published += batch.written.len() as u64;
         for handled in &batch.inputs {
             self.count(summary, handled);
-            self.published(handled, "exactly-once");
+            self.published(handled, Delivery::ExactlyOnce);
         }
     }
 

@@ -476,11 +476,8 @@ impl Service {
         self.metrics.stages_timed(&timings);
         match story.dedup.status {
             DedupStatus::Duplicate => {
-                let kind = match story.dedup.kind {
-                    Some(DuplicateKind::Near) => "near",
-                    _ => "exact",
-                };
-                self.metrics.duplicate_found(kind);
+                let near = matches!(story.dedup.kind, Some(DuplicateKind::Near));
+                self.metrics.duplicate_found(near);
                 if self.config.output.duplicates_topic.is_empty() {
                     self.metrics.duplicate_dropped();
                 }
@@ -549,19 +546,15 @@ impl Service {
     }
 
     /// An input whose outputs are durable: latency and the published count.
-    pub(super) fn published(&self, handled: &Handled, delivery: &str) {
-        if let Some(ts) = handled.source.timestamp_ms {
-            let secs = (Utc::now().timestamp_millis() - ts).max(0) as f64 / 1000.0;
-            self.metrics
-                .end_to_end_latency
-                .with_label_values(&[delivery])
-                .observe(secs);
-        }
-        if let Outcome::Story(s) = &handled.outcome {
-            self.metrics
-                .stories_published
-                .with_label_values(&[s.as_str()])
-                .inc();
+    pub(super) fn published(&self, handled: &Handled, delivery: Delivery) {
+        let exactly_once = delivery == Delivery::ExactlyOnce;
+        let latency = handled
+            .source
+            .timestamp_ms
+            .map(|ts| (Utc::now().timestamp_millis() - ts).max(0) as f64 / 1000.0);
+        match &handled.outcome {
+            Outcome::Story(s) => self.metrics.story_published(*s, exactly_once, latency),
+            Outcome::DeadLetter(_) => self.metrics.dead_letter_published(exactly_once, latency),
         }
     }
 }
