@@ -21,7 +21,8 @@
 #     KAFKA_AUTO_CREATE_TOPICS=true turns it on), 8 MB message limit.
 #   * Formats target/kafka/data once with a fresh cluster id (kafka.tools.StorageTool),
 #     then runs `java kafka.Kafka` in the background with a small heap
-#     (KAFKA_HEAP_OPTS, default -Xmx512m -Xms256m). Log: target/kafka/server.log
+#     (KAFKA_HEAP_OPTS, default -Xmx512m -Xms256m), G1 with a 20 ms pause goal
+#     (KAFKA_GC_OPTS) and any KAFKA_JVM_OPTS last. Log: target/kafka/server.log
 #     (the previous run's is kept as server.log.1); pid: target/kafka/kafka.pid.
 #   * Waits up to KAFKA_START_TIMEOUT seconds (default 90) for the port to answer
 #     and the "Kafka Server started" log line, and prints the log tail on failure.
@@ -42,6 +43,7 @@ AUTO_CREATE="${KAFKA_AUTO_CREATE_TOPICS:-false}"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-60}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
+GC_OPTS="${KAFKA_GC_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20}"
 
 LIB="$WORK/lib"
 DATA="$WORK/data"
@@ -139,8 +141,8 @@ render_config() {
 java_cmd() {
     JAVA_CMD=(java)
     # shellcheck disable=SC2206 # HEAP_OPTS / KAFKA_JVM_OPTS are word lists
-    JAVA_CMD+=($HEAP_OPTS ${KAFKA_JVM_OPTS:-})
-    JAVA_CMD+=(-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError
+    JAVA_CMD+=($HEAP_OPTS $GC_OPTS ${KAFKA_JVM_OPTS:-})
+    JAVA_CMD+=(-XX:+ExitOnOutOfMemoryError
         -Djava.awt.headless=true
         "-Dlog4j2.configurationFile=$LOG4J" "-Dkafka.logs.dir=$WORK"
         -cp "$LIB/*")

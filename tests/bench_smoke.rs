@@ -153,6 +153,8 @@ fn bench_reports_every_mode_latency_and_stages() {
         assert!(p50 <= p99 && p99 <= p999, "{l}");
         assert!(l["settings"]["producer"]["linger.ms"].is_string(), "{l}");
         assert!(l["rate_basis"].is_string(), "{l}");
+        let late = (number(l, "load_late_p99_ms"), number(l, "load_late_max_ms"));
+        assert!(0.0 <= late.0 && late.0 <= late.1, "{l}");
     }
 
     let stages = &report["stages"];

@@ -130,13 +130,15 @@ impl ProducerContext for Counting {
 }
 
 /// What an input producer did.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Produced {
     pub stories: u64,
     pub bytes: u64,
     pub seconds: f64,
     /// Wall clock at the first story, microseconds since the epoch.
     pub started_us: i64,
+    /// Paced runs: how long after its slot each story was sent, in microseconds, sorted.
+    pub lateness_us: Vec<i64>,
 }
 
 /// Producer settings for input: idempotent and `acks=all` like any sane upstream, plus the
@@ -153,20 +155,15 @@ pub fn input_producer_config(brokers: &str, properties: &[(&str, &str)]) -> Clie
     c
 }
 
-/// Send one story; `timestamp_ms` is its create time (the moment it was due), else the moment
-/// librdkafka takes it.
+/// Send one story; librdkafka stamps it with the moment it takes it (its create time).
 fn send(
     producer: &ThreadedProducer<Counting>,
     topic: &str,
     key: &str,
     payload: &[u8],
-    timestamp_ms: Option<i64>,
 ) -> Result<(), KafkaError> {
     loop {
-        let mut record = BaseRecord::to(topic).key(key).payload(payload);
-        if let Some(ms) = timestamp_ms {
-            record = record.timestamp(ms);
-        }
+        let record = BaseRecord::to(topic).key(key).payload(payload);
         match producer.send(record) {
             Ok(()) => return Ok(()),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
@@ -199,6 +196,7 @@ fn finish(
         bytes,
         seconds: started.elapsed().as_secs_f64(),
         started_us,
+        lateness_us: Vec::new(),
     })
 }
 
@@ -242,7 +240,7 @@ fn send_stories(
     for i in range {
         let (key, payload) = corpus.story(i);
         bytes += payload.len() as u64;
-        send(producer, topic, &key, &payload, None)?;
+        send(producer, topic, &key, &payload)?;
     }
     Ok(bytes)
 }
@@ -253,10 +251,11 @@ pub const PACING_TICK: Duration = Duration::from_millis(1);
 /// Produce `count` stories at `rate` per second on a schedule of evenly spaced slots. The
 /// thread wakes at most once per [`PACING_TICK`] and sends every story whose slot has come,
 /// so a high rate costs the load generator a thousand wakes a second rather than one per
-/// story; a late thread catches up at once rather than drifting. Each record's create time is
-/// its slot, not the moment it was sent: latency is timed from when a story was due, so a
-/// load thread held up by a busy machine (or a tick) does not hide the delay it causes
-/// (no coordinated omission). Blocking.
+/// story; a late thread catches up at once rather than drifting. The load is open: nothing
+/// waits for the pipeline, so a slow pipeline cannot hold the offered load back (no
+/// coordinated omission). Each record's create time is the moment it was handed to the
+/// producer, and how long after its slot that was is recorded per story
+/// ([`Produced::lateness_us`]), so a load thread held up by a busy machine shows. Blocking.
 ///
 /// Stories `first..first + warm_up` go first, as fast as the broker takes them, and are
 /// waited for: they make the producer reach every partition's leader before the clock starts
@@ -288,6 +287,7 @@ pub fn paced(
     let mut bytes = 0;
     let mut n = 0;
     let mut woke = started.0;
+    let mut lateness_us = Vec::with_capacity(count);
     while n < count {
         let wake = slot(n).max(woke + PACING_TICK);
         let now = Instant::now();
@@ -298,18 +298,23 @@ pub fn paced(
         while n < count && slot(n) <= woke {
             let (key, payload) = corpus.story(first + n);
             bytes += payload.len() as u64;
-            let due_ms = (started.1 + (n as f64 * 1e6 / rate) as i64) / 1000;
-            send(&producer, topic, &key, &payload, Some(due_ms))?;
+            lateness_us.push(slot(n).elapsed().as_micros() as i64);
+            send(&producer, topic, &key, &payload)?;
             n += 1;
         }
     }
-    finish(producer, count as u64, bytes, started)
+    lateness_us.sort_unstable();
+    let produced = finish(producer, count as u64, bytes, started)?;
+    Ok(Produced {
+        lateness_us,
+        ..produced
+    })
 }
 
 /// Reads output topics from their beginning on its own thread and records, per record, the
 /// time the broker appended it (output topics stamp records with their append time,
 /// [`LOG_APPEND_TIME`]) minus its input's create time (`wirefeed-source-timestamp`, the
-/// moment [`paced`] had it due). That is end to end up to the moment the enriched story is
+/// moment [`paced`] handed it to its producer). That is end to end up to the moment the enriched story is
 /// readable in its topic, on this machine's one clock; how soon this reader then fetches it
 /// changes nothing, so it fetches in large, infrequent requests instead of adding a
 /// low-latency reader's request load to the broker it measures.

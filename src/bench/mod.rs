@@ -243,6 +243,10 @@ pub struct LatencyReport {
     pub p99_ms: Option<f64>,
     pub p999_ms: Option<f64>,
     pub max_ms: Option<f64>,
+    /// How long after their slots the load generator sent stories (p99 and max): the offered
+    /// load is only as even as this; latency is timed from the moment each was sent.
+    pub load_late_p99_ms: Option<f64>,
+    pub load_late_max_ms: Option<f64>,
     /// CPU seconds per 1,000 offered stories while the load was paced, of this whole process:
     /// the service, the load producer and the probe (`cpu_seconds_by_thread` splits it).
     pub cpu_seconds_per_1k: Option<f64>,
@@ -995,6 +999,8 @@ async fn latency_run(
         p99_ms: ms(0.99),
         p999_ms: ms(0.999),
         max_ms: latencies.last().map(|us| *us as f64 / 1000.0),
+        load_late_p99_ms: percentile(&produced.lateness_us, 0.99).map(|us| us as f64 / 1000.0),
+        load_late_max_ms: produced.lateness_us.last().map(|us| *us as f64 / 1000.0),
         cpu_seconds_per_1k: cpu.process_seconds.map(per_1k),
         cpu_seconds_by_thread: cpu.by_thread,
         broker_cpu_seconds_per_1k: cpu.broker_seconds.map(per_1k),
@@ -1086,13 +1092,13 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
     }
     writeln!(
         w,
-        "\n{:<12} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}  rate",
-        "latency", "rate/s", "samples", "p50 ms", "p99 ms", "p99.9 ms", "max ms"
+        "\n{:<12} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>13}  rate",
+        "latency", "rate/s", "samples", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "load late ms"
     )?;
     for l in &r.latency {
         writeln!(
             w,
-            "{:<12} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
+            "{:<12} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>9} {:>13}  {}",
             l.profile,
             l.rate_per_sec,
             l.samples,
@@ -1100,6 +1106,11 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
             opt(l.p99_ms, 1),
             opt(l.p999_ms, 1),
             opt(l.max_ms, 1),
+            format!(
+                "{}/{}",
+                opt(l.load_late_p99_ms, 1),
+                opt(l.load_late_max_ms, 1)
+            ),
             l.rate_basis
         )?;
     }
