@@ -59,17 +59,7 @@ const NOT_PLACES: &[&str] = &[
 /// Find a dateline at the start of `para`.
 pub(crate) fn find(para: &str) -> Option<Found> {
     let window = &para[..floor_boundary(para, 90)];
-    // One scan for the first separator (they all start with ' ', ':' or '—').
-    let (sep_at, sep) = window.char_indices().find_map(|(i, c)| {
-        if !matches!(c, ' ' | ':' | '—') {
-            return None;
-        }
-        let tail = &window[i..];
-        SEPARATORS
-            .iter()
-            .find(|s| tail.starts_with(**s))
-            .map(|s| (i, *s))
-    })?;
+    let (sep_at, sep) = first_separator(window)?;
     let prefix = para[..sep_at].trim();
     let rest = sep_at + sep.len();
     if prefix.is_empty() || para[rest..].trim().is_empty() {
@@ -81,6 +71,28 @@ pub(crate) fn find(para: &str) -> Option<Found> {
         dateline: parsed.0,
         credit: parsed.1,
         rest,
+    })
+}
+
+/// Where the first of [`SEPARATORS`] starts, and which.
+fn first_separator(window: &str) -> Option<(usize, &'static str)> {
+    // They all start with ' ', ':' or '—', and the byte after a ' ' or ':' rules most places
+    // out. A 0xE2 byte starts '—' (and other characters, which no separator matches).
+    let bytes = window.as_bytes();
+    (0..bytes.len()).find_map(|i| {
+        let next = bytes.get(i + 1).copied();
+        let candidate = match bytes[i] {
+            b' ' => matches!(next, Some(b'-' | b'_' | 0xE2)),
+            b':' => next == Some(b' '),
+            b => b == 0xE2,
+        };
+        if !candidate {
+            return None;
+        }
+        SEPARATORS
+            .iter()
+            .find(|s| bytes[i..].starts_with(s.as_bytes()))
+            .map(|s| (i, *s))
     })
 }
 
@@ -239,6 +251,35 @@ pub(crate) fn place(dateline: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`first_separator`] character by character.
+    fn first_separator_by_chars(window: &str) -> Option<(usize, &'static str)> {
+        window.char_indices().find_map(|(i, c)| {
+            if !matches!(c, ' ' | ':' | '—') {
+                return None;
+            }
+            let tail = &window[i..];
+            SEPARATORS
+                .iter()
+                .find(|s| tail.starts_with(**s))
+                .map(|s| (i, *s))
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn separator_scan_by_bytes_agrees(
+            parts in proptest::collection::vec("([A-Z]{1,5}|[ :_—–-]|--| |é|\u{2010}|\u{20ac}|\\PC)", 0..30)
+        ) {
+            let window: String = parts.concat();
+            proptest::prop_assert_eq!(
+                first_separator(&window),
+                first_separator_by_chars(&window),
+                "{:?}",
+                window
+            );
+        }
+    }
 
     fn found(p: &str) -> Option<(String, Option<String>, String)> {
         find(p).map(|f| (f.dateline, f.credit, p[f.rest..].to_owned()))

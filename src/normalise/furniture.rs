@@ -4,7 +4,6 @@
 //! only removed outside the story proper (before its first sentence, after its last), so real
 //! short paragraphs inside the story stay.
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use super::credit::agency;
@@ -150,12 +149,16 @@ const BULLETS: &[char] = &[
     '•', '·', '▪', '■', '□', '◦', '●', '‣', '∙', '►', '▶', '›', '»', '*', '|',
 ];
 
-static LEXICON_SET: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| LEXICON.iter().copied().collect());
-
-/// Longest lexicon entry: longer lines skip the lowercase-and-look-up step.
-static LEXICON_MAX: LazyLock<usize> =
-    LazyLock::new(|| LEXICON.iter().map(|s| s.len()).max().unwrap_or(0));
+/// [`LEXICON`] by length in bytes: a line is compared only with the entries as long as it.
+/// Past the longest entry, nothing.
+static LEXICON_BY_LEN: LazyLock<Vec<Vec<&'static [u8]>>> = LazyLock::new(|| {
+    let longest = LEXICON.iter().map(|s| s.len()).max().unwrap_or(0);
+    let mut table = vec![Vec::new(); longest + 1];
+    for entry in LEXICON {
+        table[entry.len()].push(entry.as_bytes());
+    }
+    table
+});
 
 /// Why a line was dropped (only the kinds the rest of the normaliser cares about).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,20 +190,20 @@ fn in_lexicon(text: &str) -> bool {
         Some(&b) if b.is_ascii() && !matches!(b, b':' | b'|' | b' ' | b'>') => text,
         _ => text.trim_end_matches([':', '|', '»', '›', ' ', '>']),
     };
-    if t.is_empty() || t.len() > *LEXICON_MAX {
+    let by_len = &*LEXICON_BY_LEN;
+    if t.is_empty() || t.len() >= by_len.len() {
         return false;
     }
     if t.is_ascii() {
-        // Lowercase on the stack: this runs for every short line.
-        let mut buf = [0u8; 64];
-        let Some(slot) = buf.get_mut(..t.len()) else {
-            return false;
-        };
-        slot.copy_from_slice(t.as_bytes());
-        slot.make_ascii_lowercase();
-        return std::str::from_utf8(slot).is_ok_and(|k| LEXICON_SET.contains(k));
+        // Entries are lowercase: comparing ignoring ASCII case is comparing lowercased.
+        return by_len[t.len()]
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(t.as_bytes()));
     }
-    LEXICON_SET.contains(t.to_lowercase().as_str())
+    let lower = t.to_lowercase();
+    by_len
+        .get(lower.len())
+        .is_some_and(|entries| entries.contains(&lower.as_bytes()))
 }
 
 fn starts_with_ci(text: &str, prefix: &str) -> bool {
@@ -274,13 +277,20 @@ fn is_caption(text: &str) -> bool {
     if text.len() > 80 || text.ends_with('.') || !starts_agency {
         return false;
     }
-    if let Some(slash) = memchr::memchr(b'/', text.as_bytes()) {
-        let head = text[..slash].trim();
-        if CREDIT_AGENCIES.iter().any(|a| head.eq_ignore_ascii_case(a)) {
-            return true;
-        }
-    }
-    false
+    agency_credit(text)
+}
+
+/// Whether the text up to its first slash is an agency name, spaces around it ignored. Read
+/// from the start (the name, spaces, the slash: no name holds a slash) rather than searched.
+fn agency_credit(text: &str) -> bool {
+    let lead = text.trim_start();
+    let first = lead.as_bytes().first().map_or(0, u8::to_ascii_lowercase);
+    CREDIT_AGENCIES.iter().any(|a| {
+        a.as_bytes()[0] == first
+            && lead.len() >= a.len()
+            && lead.as_bytes()[..a.len()].eq_ignore_ascii_case(a.as_bytes())
+            && lead[a.len()..].trim_start().starts_with('/')
+    })
 }
 
 /// A line that ends the way sentences end and is long enough to be story text.
@@ -411,6 +421,28 @@ mod tests {
     }
 
     #[test]
+    fn lexicon_lookup_by_length() {
+        let set: std::collections::HashSet<&str> = LEXICON.iter().copied().collect();
+        let mut lines: Vec<String> = Vec::new();
+        for e in LEXICON {
+            lines.push((*e).to_owned());
+            lines.push(e.to_uppercase());
+            lines.push(format!("{e}x"));
+            lines.push(format!("{e}:"));
+            lines.push(format!("{e} »"));
+            lines.push(e[1..].to_owned());
+        }
+        lines.extend(["", "é", "Ｆacebook", "FACEBOOK|", "share\u{212A}"].map(String::from));
+        for line in &lines {
+            let t = line.trim_end_matches([':', '|', '»', '›', ' ', '>']);
+            let longest = LEXICON.iter().map(|e| e.len()).max().unwrap_or(0);
+            let expected =
+                !t.is_empty() && t.len() <= longest && set.contains(t.to_lowercase().as_str());
+            assert_eq!(in_lexicon(line), expected, "{line:?}");
+        }
+    }
+
+    #[test]
     fn prefixes_are_lowercase_and_long_enough() {
         for p in PREFIXES {
             assert!(p.len() >= 2, "{p}");
@@ -421,6 +453,32 @@ mod tests {
         assert_eq!(classify("Sharing is caring"), None);
         assert_eq!(classify("Twitter:"), Some(Furniture::Phrase));
         assert_eq!(classify("Most read »"), Some(Furniture::Phrase));
+    }
+
+    /// The photo-credit test as first written: the text up to the first slash, trimmed.
+    fn agency_credit_by_search(text: &str) -> bool {
+        memchr::memchr(b'/', text.as_bytes()).is_some_and(|slash| {
+            let head = text[..slash].trim();
+            CREDIT_AGENCIES.iter().any(|a| head.eq_ignore_ascii_case(a))
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agency_credits_read_from_the_start(
+            pad in "[ \u{a0}\u{2003}]{0,2}",
+            name in "(reuters|Reuters|AFP|ap|AP Photo|ap  photo|epa|Getty Images|getty|r|e|g|a|Ré)?",
+            gap in "[ \u{a0}]{0,2}",
+            rest in "(/|x/|/ Jane|Doe|//|é/)?[a-z/ ]{0,6}",
+        ) {
+            let text = format!("{pad}{name}{gap}{rest}");
+            proptest::prop_assert_eq!(
+                agency_credit(&text),
+                agency_credit_by_search(&text),
+                "{:?}",
+                text
+            );
+        }
     }
 
     #[test]

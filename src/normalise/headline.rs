@@ -21,7 +21,9 @@ pub(crate) fn clean(raw: &str) -> Option<String> {
         if trimmed.len() != h.len() {
             h = trimmed.to_owned();
         }
-        if h.contains(['|', '-', '—', '–']) {
+        // '—' and '–' start with the byte 0xE2: a byte test finds every candidate, and
+        // stripping where there is nothing to strip changes nothing.
+        if h.bytes().any(|b| matches!(b, b'|' | b'-' | 0xE2)) {
             strip_site_suffix(&mut h);
         }
         if h.len() == before {

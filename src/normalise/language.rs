@@ -1,7 +1,7 @@
 //! Language tags: normalise what the payload says (`EN`, `en_gb` -> `en`, `en-GB`), detect
 //! with `whatlang` when it says nothing, and stay silent when detection is unreliable.
 
-use crate::text::packed::{letter_bits, load8, HIGH_BITS};
+use crate::text::packed::{leading_run, letter_bits, load8, low_bytes, HIGH_BITS, LOWER_BITS};
 
 /// Shortest text (in bytes) worth running detection on: below it trigram statistics are noise.
 const MIN_DETECT_BYTES: usize = 40;
@@ -264,7 +264,7 @@ const SURELY_ENGLISH: usize = (101 * 18usize).div_ceil(100);
 
 /// What one pass over a sample counts: its letters (until there are enough to detect), and
 /// marker words among its first hundred words (a hundred words settle it either way).
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Votes {
     letters: usize,
     /// Words seen, up to 101 (the word that ends the count is included).
@@ -282,6 +282,29 @@ impl Votes {
         let bytes = sample.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
+            // Eight ASCII bytes at once: skip what is not a letter, and take a word that ends
+            // inside them (followed by an ASCII non-letter) without looking at it again.
+            let x = load8(bytes, i);
+            if x & HIGH_BITS == 0 {
+                let letters = letter_bits(x);
+                if letters == 0 {
+                    i += 8;
+                    continue;
+                }
+                let skip = (letters.trailing_zeros() / 8) as usize;
+                let run = leading_run(letters >> (8 * skip));
+                i += skip;
+                if skip + run < 8 {
+                    let key = low_bytes((x >> (8 * skip)) | LOWER_BITS, run);
+                    votes.letters += run;
+                    votes.word(markers, run, || Some(WordKey::from(key)));
+                    i += run;
+                    if votes.done() {
+                        break;
+                    }
+                    continue;
+                }
+            }
             let b = bytes[i];
             if b.is_ascii_alphabetic() {
                 let start = i;
@@ -311,15 +334,19 @@ impl Votes {
                 i = votes.scan_word(sample, i);
                 votes.word(markers, i - start, || lowercase_key(&sample[start..i]));
             }
-            // Only a word changes the counts. Past the hundredth word only the letter count
-            // still matters, and only until it reaches the minimum.
-            if (votes.english >= SURELY_ENGLISH || votes.words > 100)
-                && votes.letters >= MIN_DETECT_BYTES
-            {
+            if votes.done() {
                 break;
             }
         }
         votes
+    }
+
+    /// Whether the rest of the sample cannot change anything. Only a word changes the counts;
+    /// past the hundredth word only the letter count still matters, and only until it reaches
+    /// the minimum.
+    #[inline(always)]
+    fn done(&self) -> bool {
+        (self.english >= SURELY_ENGLISH || self.words > 100) && self.letters >= MIN_DETECT_BYTES
     }
 
     /// Count the letters of the word going on at byte `i`; returns where it ends.
@@ -609,6 +636,67 @@ mod tests {
                 assert!(w.len() <= MAX_MARKER_BYTES, "{w}");
                 assert_eq!(w, w.to_lowercase(), "{w}");
             }
+        }
+    }
+
+    /// [`Votes::count`] byte by byte, without the eight-byte steps.
+    fn count_bytewise(sample: &str) -> Votes {
+        let markers = &*MARKERS;
+        let mut votes = Votes::default();
+        let bytes = sample.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_alphabetic() {
+                let start = i;
+                let (end, key) = ascii_word(bytes, start);
+                i = end;
+                votes.letters += i - start;
+                let goes_on = bytes.get(i).is_some_and(|b| !b.is_ascii())
+                    && sample[i..].chars().next().is_some_and(char::is_alphabetic);
+                if goes_on {
+                    i = votes.scan_word(sample, i);
+                    votes.word(markers, i - start, || lowercase_key(&sample[start..i]));
+                } else {
+                    votes.word(markers, i - start, || key);
+                }
+            } else if b.is_ascii() {
+                i += 1;
+                continue;
+            } else {
+                let c = sample[i..].chars().next().unwrap_or(' ');
+                if !c.is_alphabetic() {
+                    i += c.len_utf8();
+                    continue;
+                }
+                let start = i;
+                i = votes.scan_word(sample, i);
+                votes.word(markers, i - start, || lowercase_key(&sample[start..i]));
+            }
+            if (votes.english >= SURELY_ENGLISH || votes.words > 100)
+                && votes.letters >= MIN_DETECT_BYTES
+            {
+                break;
+            }
+        }
+        votes
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn eight_byte_steps_count_the_same(
+            words in proptest::collection::vec(
+                "(the|of|and|said|und|des|été|Über|für|cts|vs|[a-zA-Z]{1,20}|[0-9.,]{1,4}|\\PC{1,3})",
+                0..160,
+            ),
+            seps in proptest::collection::vec("[ ,.\\n'0-9é\u{a0}-]{0,3}", 160),
+        ) {
+            let mut sample = String::new();
+            for (w, sep) in words.iter().zip(&seps) {
+                sample.push_str(w);
+                sample.push_str(sep);
+            }
+            proptest::prop_assert_eq!(Votes::count(&sample), count_bytewise(&sample), "{:?}", sample);
         }
     }
 

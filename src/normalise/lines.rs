@@ -11,10 +11,12 @@ pub(crate) struct Line<'a> {
     pub(crate) keep: bool,
 }
 
-/// Split cleaned text (see [`super::text::clean_block`]) into lines.
+/// Split cleaned text (see [`super::text::clean_block_for_lines`]) into lines. Trailing
+/// spaces are trimmed here: the cleaning may leave them.
 pub(crate) fn split(cleaned: &str) -> Vec<Line<'_>> {
     let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', cleaned.as_bytes()).count() + 1);
     lines.extend(crate::text::split_lines(cleaned).map(|raw| {
+        let raw = raw.trim_end_matches(' ');
         let text = raw.trim_start_matches(' ');
         let indent = raw.len() - text.len();
         // A literal "^M" (a carriage return shown by an old terminal) ends some wire lines.

@@ -65,7 +65,9 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
         credit = agency;
     }
 
-    let cleaned = text::clean_block(&story.body);
+    // The body is rebuilt from the paragraphs at the end.
+    let body = std::mem::take(&mut story.body);
+    let cleaned = text::clean_block_for_lines(&body);
     let mut lines = lines::split(&cleaned);
     if !config.furniture.is_empty() {
         for line in lines.iter_mut().filter(|l| l.keep) {
@@ -81,9 +83,11 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
     let mut scan = furniture::Scan::default();
     furniture::drop_phrases(&mut lines, &mut scan);
     let mut paragraphs = rejoin::paragraphs(&lines, lead);
-    for p in &mut paragraphs {
-        if let Cow::Owned(fixed) = text::fix_space_before_punct(&p.text) {
-            p.text = fixed;
+    if text::has_spaced_mark(cleaned.as_bytes()) {
+        for p in &mut paragraphs {
+            if let Cow::Owned(fixed) = text::fix_space_before_punct(&p.text) {
+                p.text = fixed;
+            }
         }
     }
 
@@ -138,7 +142,7 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
                 Ok(parsed) => {
                     story.published_at = Some(parsed.at);
                     if let Some(note) = parsed.assumed {
-                        warn(&mut warnings, format!("published_raw {raw:?}: {note}"));
+                        warn(&mut warnings, published_note(raw, &note));
                     }
                 }
                 Err(e) => warn(
@@ -231,9 +235,73 @@ fn assemble(paragraphs: &[rejoin::Paragraph]) -> String {
     body
 }
 
+/// `published_raw {raw:?}: {note}`. Wire timestamps are plain printable ASCII, which `{:?}`
+/// only puts in quotes: that case skips the formatting machinery.
+fn published_note(raw: &str, note: &str) -> String {
+    let plain = raw
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\');
+    if !plain {
+        return format!("published_raw {raw:?}: {note}");
+    }
+    const HEAD: &str = "published_raw \"";
+    let mut message = String::with_capacity(HEAD.len() + raw.len() + 3 + note.len());
+    message.push_str(HEAD);
+    message.push_str(raw);
+    message.push_str("\": ");
+    message.push_str(note);
+    message
+}
+
 /// Add a warning unless the story already carries it (normalising again adds nothing).
 fn warn(warnings: &mut Vec<String>, message: String) {
     if !warnings.contains(&message) {
         warnings.push(message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn paragraphs_have_spaced_marks_only_where_the_text_has(
+            s in "([ ]{0,5}(word|Word|3|,|\\.|\\^M| |[a-z]{5,30}|Shr 3 vs 4)*\n){0,8}"
+        ) {
+            let cleaned = text::clean_block_for_lines(&s);
+            let lines = lines::split(&cleaned);
+            if !text::has_spaced_mark(cleaned.as_bytes()) {
+                for p in rejoin::paragraphs(&lines, 0) {
+                    proptest::prop_assert!(matches!(
+                        text::fix_space_before_punct(&p.text),
+                        Cow::Borrowed(_)
+                    ), "{:?}", p.text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn published_note_is_the_debug_format() {
+        for raw in [
+            "26-FEB-1987 15:02:20.00",
+            "",
+            " spaced ~ ",
+            "quote\"d",
+            "back\\slash",
+            "it's",
+            "tab\there",
+            "caf\u{e9}",
+            "del\u{7f}",
+            "nl\n",
+            "zw\u{200b}j",
+        ] {
+            assert_eq!(
+                published_note(raw, "a note"),
+                format!("published_raw {raw:?}: a note"),
+                "{raw:?}"
+            );
+        }
     }
 }

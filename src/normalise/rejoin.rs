@@ -101,6 +101,13 @@ impl TokenCounts {
 
 /// The [`TABLE_WORDS`] entry a token is, ignoring ASCII case.
 fn table_word(token: &[u8]) -> Option<&'static str> {
+    // Every table word starts with one of these: most words of prose stop here.
+    if !matches!(
+        token.first().map(u8::to_ascii_lowercase),
+        Some(b'-' | b'v' | b'u' | b'o' | b'n')
+    ) {
+        return None;
+    }
     let mut lower = [0u8; TABLE_WORD_MAX];
     let slot = lower.get_mut(..token.len())?;
     slot.copy_from_slice(token);
@@ -226,6 +233,12 @@ mod tests {
         for w in TABLE_WORDS {
             assert_eq!(table_word(w.as_bytes()), Some(w));
             assert_eq!(table_word(w.to_uppercase().as_bytes()), Some(w));
+        }
+        for w in TABLE_WORDS {
+            assert!(
+                matches!(w.as_bytes()[0], b'-' | b'v' | b'u' | b'o' | b'n'),
+                "{w}"
+            );
         }
         assert_eq!(table_word(b"vsx"), None);
         assert_eq!(table_word(b"untrded"), None);

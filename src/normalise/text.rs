@@ -2,6 +2,8 @@
 //! line endings. Leading indentation is kept (as plain spaces) because wire copy marks new
 //! paragraphs with it; the rejoin step reads it and the final body has none.
 
+use std::borrow::Cow;
+
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 /// What one input character becomes.
@@ -54,6 +56,34 @@ pub(crate) fn clean_block(input: &str) -> String {
         return clean_ascii_block(input);
     }
     clean_chars(input)
+}
+
+/// [`clean_block`] as [`super::lines::split`] reads it: the input itself when cleaning would
+/// only remove trailing spaces (the split trims them anyway), the case of most wire copy.
+pub(crate) fn clean_block_for_lines(input: &str) -> Cow<'_, str> {
+    if only_trailing_spaces_to_clean(input.as_bytes()) {
+        Cow::Borrowed(input)
+    } else {
+        Cow::Owned(clean_block(input))
+    }
+}
+
+/// Printable ASCII and line feeds, with no run of spaces inside a line (indentation is not
+/// inside): all that [`clean_block`] would change are trailing spaces. No early exit, so that
+/// the loop is vectorised.
+fn only_trailing_spaces_to_clean(bytes: &[u8]) -> bool {
+    let allowed = |b: u8| (b == b'\n') | (b' '..=b'~').contains(&b);
+    let head = bytes.iter().take(2).all(|&b| allowed(b));
+    let bad = bytes
+        .iter()
+        .zip(bytes.get(1..).unwrap_or_default())
+        .zip(bytes.get(2..).unwrap_or_default())
+        .fold(false, |bad, ((&a, &b), &c)| {
+            // A second space after something that is neither a space nor a line start.
+            let inner_run = (b == b' ') & (c == b' ') & (a != b' ') & (a != b'\n');
+            bad | !allowed(c) | inner_run
+        });
+    head && !bad
 }
 
 /// [`clean_block`] character by character, for any input.
@@ -238,6 +268,10 @@ fn clean_inline_chars(input: &str) -> String {
 
 /// [`clean_inline`] for ASCII input: no character needs decoding or composing.
 fn clean_inline_ascii(input: &[u8]) -> String {
+    if is_tidy_line(input) {
+        // Only ASCII bytes.
+        return String::from_utf8(input.to_vec()).unwrap_or_default();
+    }
     let mut out: Vec<u8> = Vec::with_capacity(input.len());
     let mut pending_space = false;
     for &b in input {
@@ -258,11 +292,40 @@ fn clean_inline_ascii(input: &[u8]) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Printable ASCII words with single spaces between them: what [`clean_inline`] leaves as it
+/// is. No early exit, so that the loops are vectorised.
+fn is_tidy_line(bytes: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return true;
+    };
+    let printable = bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (b' '..=b'~').contains(&b));
+    let doubled = bytes
+        .iter()
+        .zip(bytes.iter().skip(1))
+        .fold(false, |found, (&a, &b)| found | ((a == b' ') & (b == b' ')));
+    printable && !doubled && first != b' ' && last != b' '
+}
+
 fn nfc(s: String) -> String {
     if s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes {
         return s;
     }
     s.nfc().collect()
+}
+
+/// Whether a `,` or `.` follows a space or a line feed anywhere in the text. Without one, no
+/// paragraph rejoined from its lines has a space before a mark for
+/// [`fix_space_before_punct`] to look at: the space stood in a line, or joined a line that
+/// starts with the mark. No early exit, so that the loop is vectorised.
+pub(crate) fn has_spaced_mark(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .zip(bytes.get(1..).unwrap_or_default())
+        .fold(false, |found, (&a, &b)| {
+            found | (((a == b' ') | (a == b'\n')) & ((b == b',') | (b == b'.')))
+        })
 }
 
 /// Remove a space before `,` or `.` where that is unambiguous: the space follows a letter and
@@ -386,6 +449,42 @@ mod tests {
         let wire = "Showers continued throughout the week in\n    the Bahia cocoa zone, \
                     alleviating  the drought \n\n Reuter\n";
         assert_eq!(clean_ascii_block(wire), clean_chars(wire));
+    }
+
+    #[test]
+    fn borrowed_blocks_split_like_cleaned_ones() {
+        use crate::normalise::lines::split;
+        for s in ascii_samples().into_iter().chain([
+            "a  b".to_owned(),
+            "  indented\n    text   \n   \n".to_owned(),
+            "x\n  y  z".to_owned(),
+            " \n  ".to_owned(),
+            "line^M  \nnext".to_owned(),
+        ]) {
+            let cleaned = clean_block(&s);
+            assert_eq!(split(&clean_block_for_lines(&s)), split(&cleaned), "{s:?}");
+        }
+        assert!(matches!(
+            clean_block_for_lines("Showers\n    in the zone \n       \n Reuter"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(clean_block_for_lines("a  b"), Cow::Owned(_)));
+        assert!(matches!(clean_block_for_lines("caf\u{e9}"), Cow::Owned(_)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn borrowed_blocks_split_like_cleaned_ones_anywhere(s in "[ a.\n\t\r\u{7f}é^M]{0,40}") {
+            use crate::normalise::lines::split;
+            let cleaned = clean_block(&s);
+            let borrowed = clean_block_for_lines(&s);
+            proptest::prop_assert_eq!(split(&borrowed), split(&cleaned));
+        }
+
+        #[test]
+        fn tidy_lines_are_left_alone(s in "[ a.~\t]{0,30}") {
+            proptest::prop_assert_eq!(clean_inline_ascii(s.as_bytes()), clean_inline_chars(&s));
+        }
     }
 
     #[test]

@@ -604,39 +604,94 @@ pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
             }
         }
     }
-    // Needs a clock time or a year, so that "Feb 26" alone stays text (and most lines stop here).
-    if !(memchr::memchr(b':', s.as_bytes()).is_some() || has_year(s)) {
-        return None;
-    }
-    // Cheap shape check before parsing: a few tokens, each with a digit or a word that can be
-    // part of a date (month, weekday, zone, "at"). Ordinary text fails on its first word.
+    // Cheap shape check before searching and parsing: a few tokens, each with a digit or a
+    // word that can be part of a date (month, weekday, zone, "at"). Ordinary text fails on
+    // its first words.
     let mut tokens = 0;
-    for t in s.split([' ', ',']).filter(|t| !t.is_empty()) {
+    for t in s
+        .as_bytes()
+        .split(|&b| b == b' ' || b == b',')
+        .filter(|t| !t.is_empty())
+    {
         tokens += 1;
         if tokens > 9 {
             return None;
         }
-        if t.bytes().any(|b| b.is_ascii_digit()) {
+        if t.iter().any(u8::is_ascii_digit) {
             continue;
         }
-        let w = t.trim_end_matches(['.', ':']);
-        let date_word = month_number(w).is_some()
-            || is_weekday(w)
-            || is_filler(w)
-            || ["am", "pm", "a.m", "p.m"]
-                .iter()
-                .any(|m| m.eq_ignore_ascii_case(w))
-            || ((1..=6).contains(&w.len())
-                && w.bytes()
-                    .all(|b| b.is_ascii_uppercase() || b == b'+' || b == b'-'));
-        if !date_word {
+        let end = t.iter().rposition(|&b| b != b'.' && b != b':');
+        if !is_date_word(&t[..end.map_or(0, |e| e + 1)]) {
             return None;
         }
+    }
+    // Needs a clock time or a year, so that "Feb 26" alone stays text.
+    if !(memchr::memchr(b':', s.as_bytes()).is_some() || has_year(s)) {
+        return None;
     }
     parse_timestamp(s)
         .ok()
         .filter(|p| !p.ignored_junk)
         .map(|_| s)
+}
+
+/// Whether a word without digits (nor trailing dots and colons) can stand in a timestamp line: a month or weekday (or the
+/// start of one, three letters at least), a filler word, am/pm, or a zone-like word (up to six
+/// capitals and signs). The same answer as asking [`month_number`], [`is_weekday`],
+/// [`is_filler`] and the zone test in turn, with one lookup instead of two dozen comparisons.
+fn is_date_word(b: &[u8]) -> bool {
+    if (1..=6).contains(&b.len())
+        && b.iter()
+            .all(|&c| c.is_ascii_uppercase() || c == b'+' || c == b'-')
+    {
+        return true;
+    }
+    // No month, weekday, filler or meridiem is longer than nine bytes.
+    let mut buf = [0u8; 9];
+    let Some(lower) = buf.get_mut(..b.len()) else {
+        return false;
+    };
+    lower.copy_from_slice(b);
+    lower.make_ascii_lowercase();
+    let lower: &[u8] = lower;
+    match lower {
+        [] => false,
+        [_] => lower == b"h",
+        [_, _] => matches!(lower, b"at" | b"on" | b"of" | b"am" | b"pm"),
+        [a, b, c, ..] => {
+            matches!(
+                lower,
+                b"the" | b"hrs" | b"a.m" | b"p.m" | b"published" | b"updated" | b"posted"
+            ) || day_or_month_name([*a, *b, *c])
+                .is_some_and(|name| name.as_bytes().starts_with(lower))
+        }
+    }
+}
+
+/// The month or weekday name (lower case) that starts with these three lowercase letters.
+fn day_or_month_name(first3: [u8; 3]) -> Option<&'static str> {
+    Some(match &first3 {
+        b"jan" => "january",
+        b"feb" => "february",
+        b"mar" => "march",
+        b"apr" => "april",
+        b"may" => "may",
+        b"jun" => "june",
+        b"jul" => "july",
+        b"aug" => "august",
+        b"sep" => "september",
+        b"oct" => "october",
+        b"nov" => "november",
+        b"dec" => "december",
+        b"mon" => "monday",
+        b"tue" => "tuesday",
+        b"wed" => "wednesday",
+        b"thu" => "thursday",
+        b"fri" => "friday",
+        b"sat" => "saturday",
+        b"sun" => "sunday",
+        _ => return None,
+    })
 }
 
 /// English month names, lower case, January first.
@@ -818,6 +873,158 @@ mod tests {
             }
         }
         assert!(!has_ascii_digit(b""));
+    }
+
+    /// The date-word test as first written: every list asked in turn.
+    fn is_date_word_by_lists(w: &str) -> bool {
+        month_number(w).is_some()
+            || is_weekday(w)
+            || is_filler(w)
+            || ["am", "pm", "a.m", "p.m"]
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(w))
+            || ((1..=6).contains(&w.len())
+                && w.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b == b'+' || b == b'-'))
+    }
+
+    #[test]
+    fn date_word_lookup_agrees_with_lists() {
+        let mut words: Vec<String> = Vec::new();
+        let seeds = MONTHS
+            .iter()
+            .chain(&[
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "sunday",
+                "at",
+                "on",
+                "the",
+                "of",
+                "h",
+                "hrs",
+                "published",
+                "updated",
+                "posted",
+                "am",
+                "pm",
+                "a.m",
+                "p.m",
+                "sept",
+                "GMT",
+                "UTC+3",
+                "ABCDEFG",
+                "A-B",
+                "said",
+                "year",
+                "x",
+                "",
+                "é",
+                "MAYß",
+                "TÜE",
+                "+",
+                "marchx",
+                "thee",
+                "ju",
+                "monday.",
+            ])
+            .copied();
+        for seed in seeds {
+            for end in 0..=seed.len() {
+                let Some(prefix) = seed.get(..end) else {
+                    continue;
+                };
+                words.push(prefix.to_owned());
+                words.push(prefix.to_uppercase());
+                words.push(format!("{prefix}s"));
+                let mut title = prefix.to_owned();
+                if let Some(first) = title.get_mut(..1) {
+                    first.make_ascii_uppercase();
+                }
+                words.push(title);
+            }
+        }
+        for w in &words {
+            // Callers pass words without trailing dots and colons.
+            let w = w.trim_end_matches(['.', ':']);
+            assert_eq!(
+                is_date_word(w.as_bytes()),
+                is_date_word_by_lists(w),
+                "{w:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn date_word_lookup_agrees_on_any_word(w in "[a-zA-Z.:+\\-é]{0,11}") {
+            let w = w.trim_end_matches(['.', ':']);
+            proptest::prop_assert_eq!(is_date_word(w.as_bytes()), is_date_word_by_lists(w));
+        }
+    }
+
+    /// [`timestamp_line`] as first written: searched before the shape check, the shape check
+    /// asking every word list in turn.
+    fn timestamp_line_as_written(line: &str) -> Option<&str> {
+        if line.len() > 64 || !has_ascii_digit(line.as_bytes()) {
+            return None;
+        }
+        let mut s = line;
+        if matches!(line.as_bytes()[0] | 0x20, b'l' | b'p' | b'u' | b'd') {
+            for label in ["last updated", "published", "updated", "posted", "date"] {
+                if s.len() >= label.len()
+                    && s.is_char_boundary(label.len())
+                    && s[..label.len()].eq_ignore_ascii_case(label)
+                {
+                    s = s[label.len()..].trim_start_matches([':', ' ', '-']);
+                    break;
+                }
+            }
+        }
+        if !(memchr::memchr(b':', s.as_bytes()).is_some() || has_year(s)) {
+            return None;
+        }
+        let mut tokens = 0;
+        for t in s.split([' ', ',']).filter(|t| !t.is_empty()) {
+            tokens += 1;
+            if tokens > 9 {
+                return None;
+            }
+            if t.bytes().any(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            if !is_date_word_by_lists(t.trim_end_matches(['.', ':'])) {
+                return None;
+            }
+        }
+        parse_timestamp(s)
+            .ok()
+            .filter(|p| !p.ignored_junk)
+            .map(|_| s)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn timestamp_lines_as_written(
+            label in "(|Updated: |posted - |Date|Last updated )",
+            tokens in proptest::collection::vec(
+                "(07|2024|1987|01:02:02|10:30|Feb|february|Sept.|Tue|at|the|GMT9|UTC|PM|a.m.|\
+                 said|Shr|vs|cts|é|[A-Z]{1,3}|[0-9]{1,5}|::|\\.)",
+                0..11,
+            ),
+            seps in proptest::collection::vec("( |, |,| {2})", 11),
+        ) {
+            let mut line = label;
+            for (t, sep) in tokens.iter().zip(&seps) {
+                line.push_str(t);
+                line.push_str(sep);
+            }
+            proptest::prop_assert_eq!(timestamp_line(&line), timestamp_line_as_written(&line));
+        }
     }
 
     #[test]
