@@ -1,13 +1,18 @@
 //! The stage chain over the first N Reuters stories, as the service runs it
-//! (`Stages::prepare` + `decide`), with the time each stage took. For profiling:
+//! (`Stages::prepare`, `pre_encode`, `decide`, `PreEncoded::finish`), with the time each
+//! stage took. For profiling:
 //!
 //! ```sh
 //! cargo build --release --example stages_profile
 //! valgrind --tool=callgrind --toggle-collect='wirefeed::pipeline::Stages::prepare' \
-//!     --toggle-collect='wirefeed::pipeline::decide' target/release/examples/stages_profile 3000
+//!     --toggle-collect='wirefeed::pipeline::decide' \
+//!     --toggle-collect='wirefeed::encode::pre_encode' \
+//!     --toggle-collect='wirefeed::encode::PreEncoded::finish' \
+//!     target/release/examples/stages_profile 3000
 //! ```
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use chrono::Utc;
 
@@ -15,6 +20,7 @@ use wirefeed::bench::corpus::Corpus;
 use wirefeed::bench::system::thread_cpu_seconds;
 use wirefeed::config::Config;
 use wirefeed::dedup::DedupIndex;
+use wirefeed::encode::pre_encode;
 use wirefeed::pipeline::{decide, StageTimings, Stages};
 
 fn main() {
@@ -35,11 +41,18 @@ fn main() {
     let mut index = DedupIndex::new(&config.dedup);
     let now = Utc::now();
     let mut total = StageTimings::default();
+    let mut encode = 0.0;
     let cpu = thread_cpu_seconds();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     for p in &payloads {
         if let Ok(prepared) = stages.prepare(p) {
-            let (_, _, t) = decide(&mut index, prepared, now);
+            let encoding = Instant::now();
+            let pre = pre_encode(&prepared.id, &prepared.story, &prepared.tags);
+            encode += encoding.elapsed().as_secs_f64();
+            let (story, _, t) = decide(&mut index, prepared, now);
+            let encoding = Instant::now();
+            std::hint::black_box(pre.finish(&story.dedup));
+            encode += encoding.elapsed().as_secs_f64();
             total.decode += t.decode;
             total.normalise += t.normalise;
             total.tag += t.tag;
@@ -54,7 +67,7 @@ fn main() {
     let per = |s: f64| s * 1e6 / count as f64;
     println!(
         "{count} stories: {:.0} stories/s, {:.1} us/story ({:.1} us CPU): decode {:.1}, \
-         normalise {:.1}, tag {:.1}, dedup {:.1}",
+         normalise {:.1}, tag {:.1}, dedup {:.1}, encode {:.1}",
         count as f64 / secs,
         per(secs),
         per(cpu),
@@ -62,5 +75,6 @@ fn main() {
         per(total.normalise),
         per(total.tag),
         per(total.dedup),
+        per(encode),
     );
 }

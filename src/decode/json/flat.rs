@@ -96,7 +96,9 @@ const fn key_bucket(key: &[u8]) -> usize {
     (key.len() * 7 + first * 3 + last * 5) & 63
 }
 
-/// Index of `key` among the keys whose bits are set in `among`.
+/// Index of `key` among the keys whose bits are set in `among`. Inlined: the keys looked up
+/// are constants, and then so is their bucket.
+#[inline(always)]
 fn index_among(key: &str, among: u64) -> Option<usize> {
     let mut bits = KEY_BUCKETS[key_bucket(key.as_bytes())] & among;
     while bits != 0 {
@@ -165,12 +167,14 @@ impl<'a> Item<'a> {
 impl Item<'_> {
     /// Index of `key` when it occurred. Only the keys of its bucket that occurred are
     /// compared: most lookups are for aliases the payload does not use, and compare none.
+    #[inline(always)]
     fn present_index(&self, key: &str) -> Option<usize> {
         index_among(key, self.present)
     }
 }
 
 impl Object for Item<'_> {
+    #[inline(always)]
     fn get(&self, key: &str) -> Option<Val<'_>> {
         let i = self.present_index(key)?;
         Some(match self.values.get(i)?.as_ref()? {
@@ -181,6 +185,7 @@ impl Object for Item<'_> {
         })
     }
 
+    #[inline(always)]
     fn contains_key(&self, key: &str) -> bool {
         self.present_index(key).is_some()
     }
