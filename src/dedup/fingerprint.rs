@@ -11,6 +11,8 @@
 //! 16 bits of each minimum are kept (b-bit MinHash): 64 bytes a story, with a 1/65536 chance
 //! that two different minima agree, corrected for in [`similarity`].
 
+use crate::text::packed::{leading_run, load8, HIGH_BITS, LOWER_BITS, ONES};
+
 /// Sketch bins.
 pub const BINS: usize = 32;
 
@@ -160,10 +162,11 @@ impl Fingerprinter {
 /// ASCII words, nearly all of them, are hashed byte by byte as they are scanned; a word with
 /// other characters is lowercased into `word` first and hashed the same way.
 fn push_words(text: &str, word: &mut Vec<u8>, out: &mut Vec<u64>) {
-    if text.is_ascii() {
-        push_ascii_words(text.as_bytes(), out);
+    let ascii_from = out.len();
+    if push_ascii_words(text.as_bytes(), out) {
         return;
     }
+    out.truncate(ascii_from);
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -216,81 +219,76 @@ fn push_words(text: &str, word: &mut Vec<u8>, out: &mut Vec<u64>) {
     }
 }
 
-/// [`push_words`] for ASCII text, with the same hashes, in two halves scanned together.
+/// [`push_words`] for ASCII text, with the same hashes; `false` (and words of no meaning
+/// pushed, for the caller to drop) when the text is not ASCII after all.
 ///
-/// FNV-1a is a chain of multiplies, each waiting for the last, and a branch per word end is
-/// mispredicted about once a word. So each half runs branch-free ([`WordScan`]) and the two
-/// halves, split at a byte outside any word, interleave their independent chains.
-fn push_ascii_words(bytes: &[u8], out: &mut Vec<u64>) {
-    let mid = bytes.len() / 2;
-    let split = bytes[mid..]
-        .iter()
-        .position(|&c| LOWER_ALNUM[usize::from(c)] == 0)
-        .map_or(bytes.len(), |p| mid + p);
-    let (a, b) = bytes.split_at(split);
-    // A word takes a byte and is followed by a non-word byte (or the end): a half of n bytes
-    // ends at most n / 2 + 1 words, each stored at the end of its word.
-    let start = out.len();
-    let room_a = a.len() / 2 + 1;
-    out.resize(start + room_a + b.len() / 2 + 1, 0);
-    let (buf_a, buf_b) = out[start..].split_at_mut(room_a);
-    let (mut scan_a, mut scan_b) = (WordScan::new(), WordScan::new());
-    for (&ca, &cb) in a.iter().zip(b) {
-        scan_a.step(ca, buf_a);
-        scan_b.step(cb, buf_b);
-    }
-    let common = a.len().min(b.len());
-    for &c in &a[common..] {
-        scan_a.step(c, buf_a);
-    }
-    for &c in &b[common..] {
-        scan_b.step(c, buf_b);
-    }
-    let words_a = scan_a.finish(buf_a);
-    let words_b = scan_b.finish(buf_b);
-    out.copy_within(start + room_a..start + room_a + words_b, start + words_a);
-    out.truncate(start + words_a + words_b);
-    for h in &mut out[start..] {
-        *h = mix64(*h);
-    }
-}
-
-/// The FNV-1a state of the current word and the count of words ended, fed a byte at a time
-/// without a branch on the byte: every step stores the state at the next free place, and the
-/// place only advances when a word has just ended.
-struct WordScan {
-    hash: u64,
-    in_word: bool,
-    words: usize,
-}
-
-impl WordScan {
-    fn new() -> Self {
-        WordScan {
-            hash: FNV_OFFSET,
-            in_word: false,
-            words: 0,
+/// Eight bytes are classified at once: most words fit in one such chunk, so a word costs one
+/// packed step and one FNV step per byte, not a look-up, a store and a select per byte. The
+/// FNV steps of a word are unrolled by its length. Every byte is loaded in some chunk, so the
+/// chunks also tell whether the text is ASCII, without a pass of its own.
+fn push_ascii_words(bytes: &[u8], out: &mut Vec<u64>) -> bool {
+    let mut seen = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let x = load8(bytes, i);
+        seen |= x;
+        let word = ascii_alnum_bits(x);
+        if word & 0x80 == 0 {
+            // Bytes past the end load as zero, which is no word byte.
+            i += (word.trailing_zeros() / 8) as usize;
+            continue;
         }
+        // Digits have the case bit already: one OR lower-cases a word.
+        let mut run = leading_run(word);
+        let mut h = fnv_packed(FNV_OFFSET, x | LOWER_BITS, run);
+        i += run;
+        while run == 8 {
+            let x = load8(bytes, i);
+            seen |= x;
+            run = leading_run(ascii_alnum_bits(x));
+            h = fnv_packed(h, x | LOWER_BITS, run);
+            i += run;
+        }
+        out.push(mix64(h));
+        // The byte that ended the word is no word byte.
+        i += 1;
     }
+    seen & HIGH_BITS == 0
+}
 
+/// The top bit of each byte of `x` that is an ASCII letter or digit, for `x` of ASCII bytes
+/// (other bytes give bits of no meaning): [`in_range_bits`] without its guard against
+/// non-ASCII bytes, whose sums would carry into the next byte.
+///
+/// [`in_range_bits`]: crate::text::packed::in_range_bits
+#[inline(always)]
+fn ascii_alnum_bits(x: u64) -> u64 {
+    let lower = x | LOWER_BITS;
+    let letter = (lower + ONES * u64::from(0x80 - b'a')) & !(lower + ONES * u64::from(0x7f - b'z'));
+    let digit = (x + ONES * u64::from(0x80 - b'0')) & !(x + ONES * u64::from(0x7f - b'9'));
+    (letter | digit) & HIGH_BITS
+}
+
+/// [`fnv`] over the low `n` (0..=8) bytes of `x`, first byte first.
+#[inline(always)]
+fn fnv_packed(h: u64, x: u64, n: usize) -> u64 {
     #[inline(always)]
-    fn step(&mut self, c: u8, buf: &mut [u64]) {
-        let lower = LOWER_ALNUM[usize::from(c)];
-        let is_word = lower != 0;
-        buf[self.words] = self.hash;
-        self.words += usize::from(self.in_word & !is_word);
-        self.hash = if is_word {
-            fnv(self.hash, lower)
-        } else {
-            FNV_OFFSET
-        };
-        self.in_word = is_word;
+    fn steps<const N: usize>(mut h: u64, x: u64) -> u64 {
+        for k in 0..N {
+            h = fnv(h, (x >> (8 * k)) as u8);
+        }
+        h
     }
-
-    /// Store a word that runs to the end; the number of words (unmixed hashes in `buf`).
-    fn finish(&mut self, buf: &mut [u64]) -> usize {
-        buf[self.words] = self.hash;
-        self.words + usize::from(self.in_word)
+    match n {
+        1 => steps::<1>(h, x),
+        2 => steps::<2>(h, x),
+        3 => steps::<3>(h, x),
+        4 => steps::<4>(h, x),
+        5 => steps::<5>(h, x),
+        6 => steps::<6>(h, x),
+        7 => steps::<7>(h, x),
+        8 => steps::<8>(h, x),
+        _ => h,
     }
 }
 
@@ -333,15 +331,18 @@ fn sketch(tokens: &[u64], k: usize) -> Fingerprint {
         }
         let h = mix64(h);
         let bin = (h >> 59) as usize;
-        let value = h as u32;
-        if value < minima[bin] || filled & (1 << bin) == 0 {
-            minima[bin] = value;
-        }
+        // An empty bin holds u32::MAX, which no value is below: the minimum is the value.
+        minima[bin] = minima[bin].min(h as u32);
         filled |= 1 << bin;
         count += 1;
     };
     if tokens.len() >= k {
-        tokens.windows(k).for_each(&mut add);
+        // The usual shingle size with its window length known, so the loop over it unrolls.
+        if k == 3 {
+            tokens.windows(3).for_each(&mut add);
+        } else {
+            tokens.windows(k).for_each(&mut add);
+        }
     } else if !tokens.is_empty() {
         add(tokens);
     }
@@ -434,7 +435,7 @@ mod tests {
     }
 
     #[test]
-    fn ascii_words_hash_as_the_general_path_at_every_split() {
+    fn ascii_words_hash_as_the_general_path() {
         let texts = [
             "",
             " ",
@@ -457,12 +458,26 @@ mod tests {
             assert_eq!(out[0], 7, "{text:?}");
             assert_eq!(out[1..], general_words(text)[..], "{text:?}");
         }
-        // Every length and split position of a text of short words.
-        let text = "a bc def g hi jkl m no pqr s";
+        // Every length of a text of short words, and words across 8-byte chunks.
+        let text = "a bc def g hi jkl m no pqr s abcdefgh ABCDEFGHIJKLMNOP 12345678-9";
         for end in 0..=text.len() {
             let mut out = Vec::new();
             push_words(&text[..end], &mut Vec::new(), &mut out);
             assert_eq!(out, general_words(&text[..end]), "{:?}", &text[..end]);
+        }
+    }
+
+    proptest::proptest! {
+        /// Words of letters and digits between any bytes: ASCII punctuation and control
+        /// characters, non-ASCII letters and symbols, at any length and chunk position.
+        #[test]
+        fn any_text_hashes_as_the_general_path(
+            text in "([a-zA-Z0-9]{1,12}|[ ,.;:'@`\\[\\]{}/-]|[\\x00-\\x1f\\x7f]|é|Ü|ß|İ|日|\u{2019}){0,40}",
+        ) {
+            let mut out = vec![7];
+            push_words(&text, &mut Vec::new(), &mut out);
+            proptest::prop_assert_eq!(out[0], 7);
+            proptest::prop_assert_eq!(&out[1..], &general_words(&text)[..]);
         }
     }
 

@@ -611,7 +611,14 @@ struct Slot {
     /// How many bytes after the first word [`Slot::follow`] looks at (1..=3): no more than
     /// the shortest longer term has.
     follow_width: u32,
+    /// The key of the term that is the first word alone, [`NO_TERM`] if there is none.
+    alone: u32,
+    /// The group has no other term: a match is the word itself, ending a word.
+    only_alone: bool,
 }
+
+/// [`Slot::alone`] of a group without the first word alone among its terms.
+const NO_TERM: u32 = u32::MAX;
 
 /// The candidates of one first word (or symbol) and their [`Slot::follow`] filter.
 #[derive(Debug, Clone, Copy)]
@@ -667,6 +674,8 @@ impl Terms {
                         word: spans[key as usize].0,
                         len: first.len() as u32,
                         follow_width: 1,
+                        alone: NO_TERM,
+                        only_alone: false,
                     };
                     groups.push((hash, slot, first));
                 }
@@ -682,6 +691,12 @@ impl Terms {
             let longer = longer.iter().filter(|c| c.len > g.len);
             let shortest_tail = longer.clone().map(|c| c.len - g.len).min();
             g.follow_width = shortest_tail.unwrap_or(1).min(3);
+            let group = &grouped[g.from as usize..g.to as usize];
+            // Longest first: the word alone, if a term, comes last.
+            if let Some(last) = group.last().filter(|c| c.len == g.len) {
+                g.alone = last.key;
+                g.only_alone = group.len() == 1;
+            }
             for c in longer {
                 g.follow |= follow_bit(c.tail, g.follow_width);
             }
@@ -749,6 +764,13 @@ impl Terms {
         if !self.filter_has(key.hash) {
             return None;
         }
+        self.slot(key, word).map(|slot| self.slot_group(slot))
+    }
+
+    /// The slot of first word `word` (ASCII case ignored), found by its key without asking
+    /// the filter first.
+    #[inline(always)]
+    fn slot(&self, key: WordKey, word: &[u8]) -> Option<&Slot> {
         let mask = self.slots.len() - 1;
         let mut i = slot_index(key.hash, self.slot_shift);
         loop {
@@ -763,15 +785,45 @@ impl Terms {
                     first[8..].eq_ignore_ascii_case(&word[8..])
                 };
                 if same {
-                    return Some(Group {
-                        candidates: &self.grouped[slot.from as usize..slot.to as usize],
-                        follow: slot.follow,
-                        follow_width: slot.follow_width,
-                    });
+                    return Some(slot);
                 }
             }
             i = (i + 1) & mask;
         }
+    }
+
+    #[inline(always)]
+    fn slot_group(&self, slot: &Slot) -> Group<'_> {
+        Group {
+            candidates: &self.grouped[slot.from as usize..slot.to as usize],
+            follow: slot.follow,
+            follow_width: slot.follow_width,
+        }
+    }
+
+    /// [`Terms::longest`] for the group of `slot`, whose first word the text has at `start`
+    /// (`known` bytes): a group of the word alone needs only the test that the word ends.
+    #[inline(always)]
+    fn longest_in_slot(
+        &self,
+        text: &str,
+        start: usize,
+        slot: &Slot,
+        known: usize,
+    ) -> Option<(Hit, usize)> {
+        if slot.only_alone {
+            let end = start + known;
+            let outer_end = word_end(text, end)?;
+            return Some((
+                Hit {
+                    start,
+                    end,
+                    key: slot.alone,
+                },
+                outer_end,
+            ));
+        }
+        self.longest(text, start, self.slot_group(slot), known)
     }
 
     fn symbol_group(&self, b: u8) -> Group<'_> {
@@ -934,19 +986,17 @@ impl Terms {
         hits: &mut Vec<Hit>,
     ) {
         let word = &text.as_bytes()[start..end];
-        let mut best = None;
-        if let Some(group) = self.group(key, word) {
-            best = self.longest(text, start, group, word.len());
-        }
         let n = word.len();
-        if word[n - 1] | 0x20 == b's' {
-            // The forms without "s" and without "es".
-            let mut stems = [0; 2];
-            stems[0] = n - 1;
-            if n >= 2 && word[n - 2] | 0x20 == b'e' {
-                stems[1] = n - 2;
-            }
-            for len in stems {
+        let mut best = self
+            .slot(key, word)
+            .and_then(|slot| self.longest_in_slot(text, start, slot, n));
+        // The forms without "s" and without "es", when the word itself starts no term. A term
+        // found at such a form ends at least a byte before the word does, so it would lose
+        // to any term of the word itself; and it can only be the form alone, since a longer
+        // term goes on after its first word with a byte that is not a letter, not "s" or "e".
+        if best.is_none() && word[n - 1] | 0x20 == b's' {
+            let es = n >= 2 && word[n - 2] | 0x20 == b'e';
+            for len in [n - 1, if es { n - 2 } else { 0 }] {
                 if len == 0 {
                     continue;
                 }
@@ -955,13 +1005,26 @@ impl Terms {
                 } else {
                     WordKey::of(&word[..len])
                 };
-                let Some(group) = self.group(key, &word[..len]) else {
+                if self.filter_bits(key.hash) & FIRST_ALONE == 0 {
+                    continue;
+                }
+                let Some(slot) = self.slot(key, &word[..len]) else {
                     continue;
                 };
-                if let Some(found) = self.longest(text, start, group, len) {
-                    if best.is_none_or(|b: (Hit, usize)| found.0.end > b.0.end) {
-                        best = Some(found);
-                    }
+                if slot.alone == NO_TERM {
+                    continue;
+                }
+                let end = start + len;
+                if let Some(outer_end) = word_end(text, end) {
+                    best = Some((
+                        Hit {
+                            start,
+                            end,
+                            key: slot.alone,
+                        },
+                        outer_end,
+                    ));
+                    break;
                 }
             }
         }
@@ -1294,6 +1357,127 @@ mod tests {
         assert_eq!(digit_run(load8(b"2024-01", 0)), 4);
         assert_eq!(digit_run(load8(b"x1", 0)), 0);
         assert_eq!(digit_run(load8(b"12345678", 0)), 8);
+    }
+
+    /// [`Lexicon::find`] by the general path alone: every word, ASCII or not, read whole by
+    /// [`Word::at`] and looked up in every form through the filter and the full candidate
+    /// comparison, without the fast paths for short, long and plural words.
+    fn find_by_general_path(lex: &Lexicon, text: &str) -> Vec<(usize, usize, u32)> {
+        let terms = &lex.terms;
+        let bytes = text.as_bytes();
+        let mut hits = Vec::new();
+        let mut covered = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match terms.starts[usize::from(b)] {
+                START_NONE => {
+                    i += 1;
+                    continue;
+                }
+                START_SYMBOL => {
+                    if i >= covered {
+                        if let Some(hit) = terms.longest(text, i, terms.symbol_group(b), 0) {
+                            covered = record(&mut hits, hit);
+                        }
+                    }
+                    i += 1;
+                    continue;
+                }
+                _ if !b.is_ascii() => {
+                    let (c, len) = char_at(text, i);
+                    if !is_word_char(c) {
+                        i += len;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            let word = Word::at(text, i);
+            if i >= covered {
+                if let Some(hit) = terms.longest_at_word(text, i, &word) {
+                    covered = record(&mut hits, hit);
+                }
+            }
+            if word.has_digit {
+                for k in i + 1..word.end {
+                    if bytes[k - 1].is_ascii_digit()
+                        && k >= covered
+                        && char_at(text, k).0.is_alphabetic()
+                    {
+                        let rest = Word::at(text, k);
+                        if let Some(hit) = terms.longest_at_word(text, k, &rest) {
+                            covered = record(&mut hits, hit);
+                        }
+                    }
+                }
+            }
+            i = word.end.max(i + 1);
+        }
+        hits.iter().map(|h| (h.start, h.end, h.key)).collect()
+    }
+
+    fn embedded() -> &'static Lexicon {
+        static LEXICON: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
+        LEXICON.get_or_init(|| {
+            Lexicon::parse(
+                super::super::EMBEDDED_CONCEPTS,
+                "concepts",
+                super::super::EMBEDDED_LEXICON,
+                "lexicon",
+            )
+            .unwrap()
+        })
+    }
+
+    proptest::proptest! {
+        /// Texts of lexicon terms and other words, in any case, with plural and possessive
+        /// endings, figures and non-ASCII letters: the fast paths find what the general one
+        /// finds.
+        #[test]
+        fn fast_paths_find_what_the_general_path_finds(
+            pieces in proptest::collection::vec(
+                (0usize..100_000, 0usize..8, 0usize..12, 0usize..10),
+                0..40,
+            ),
+        ) {
+            let lex = embedded();
+            const OTHER: &[&str] = &[
+                "said", "the", "1987", "5", "3bn", "caf\u{e9}", "\u{e9}t\u{e9}", "x",
+                "extraordinarily", "abcdefgh", "Internationalisation", "1.2bn",
+            ];
+            const ENDINGS: &[&str] = &["", "", "", "s", "es", "'s", "\u{2019}s", "e", "1", "\u{e9}"];
+            const GAPS: &[&str] = &[" ", " ", " ", ", ", ". ", "-", "\n", "\n\n", "(", "%", "$", "\u{2014}"];
+            let mut text = String::new();
+            for (pick, case, gap, ending) in pieces {
+                let terms = &lex.terms.spans;
+                let word = if pick % 3 == 0 {
+                    OTHER[pick / 3 % OTHER.len()].to_string()
+                } else {
+                    let (from, to) = terms[pick % terms.len()];
+                    String::from_utf8_lossy(&lex.terms.bytes[from as usize..to as usize])
+                        .into_owned()
+                };
+                let word = match case {
+                    0 => word.to_uppercase(),
+                    1 => {
+                        let mut c = word.chars();
+                        c.next()
+                            .map(|f| f.to_uppercase().chain(c).collect())
+                            .unwrap_or_default()
+                    }
+                    _ => word,
+                };
+                text.push_str(&word);
+                text.push_str(ENDINGS[ending]);
+                text.push_str(GAPS[gap]);
+            }
+            let mut hits = Vec::new();
+            lex.find(&text, &mut hits);
+            let fast: Vec<(usize, usize, u32)> =
+                hits.iter().map(|h| (h.start, h.end, h.key)).collect();
+            proptest::prop_assert_eq!(fast, find_by_general_path(lex, &text), "{:?}", text);
+        }
     }
 
     #[test]
