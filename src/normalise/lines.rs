@@ -9,6 +9,56 @@ pub(crate) struct Line<'a> {
     /// Leading spaces in the cleaned text.
     pub(crate) indent: usize,
     pub(crate) keep: bool,
+    /// What `text` is made of.
+    pub(crate) kind: TextKind,
+}
+
+use crate::text::packed::{digit_bits, load8, HIGH_BITS};
+
+/// What a text is made of, found in one pass when the line is split: several stages ask, and
+/// most lines of prose have no digit, which settles the tests for tables and timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TextKind {
+    /// Every byte is ASCII.
+    pub(crate) ascii: bool,
+    /// Some byte is an ASCII digit.
+    pub(crate) digit: bool,
+}
+
+impl TextKind {
+    pub(crate) fn of(text: &str) -> TextKind {
+        let bytes = text.as_bytes();
+        // Eight bytes at a time; the last eight overlap the chunks before them rather than
+        // being taken one by one (a test of every byte may see one twice).
+        let (mut any, mut digits) = (0u64, 0u64);
+        let mut take = |x: u64| {
+            any |= x;
+            digits |= digit_bits(x);
+        };
+        if bytes.len() < 8 {
+            take(load8(bytes, 0));
+        } else {
+            let mut chunks = bytes.chunks_exact(8);
+            for chunk in &mut chunks {
+                take(load8(chunk, 0));
+            }
+            if !chunks.remainder().is_empty() {
+                take(load8(bytes, bytes.len() - 8));
+            }
+        }
+        TextKind {
+            ascii: any & HIGH_BITS == 0,
+            digit: digits != 0,
+        }
+    }
+
+    /// The kind of texts joined (with ASCII separators).
+    pub(crate) fn and(self, other: TextKind) -> TextKind {
+        TextKind {
+            ascii: self.ascii && other.ascii,
+            digit: self.digit || other.digit,
+        }
+    }
 }
 
 /// Split cleaned text (see [`super::text::clean_block_for_lines`]) into lines. Trailing
@@ -25,6 +75,7 @@ pub(crate) fn split(cleaned: &str) -> Vec<Line<'_>> {
             text,
             indent,
             keep: !text.is_empty(),
+            kind: TextKind::of(text),
         }
     }));
     lines
@@ -41,5 +92,28 @@ mod tests {
         assert_eq!((lines[1].text, lines[1].indent), ("second", 4));
         assert!(!lines[2].keep);
         assert_eq!(lines[3].indent, 1);
+    }
+
+    #[test]
+    fn kinds() {
+        for s in [
+            "",
+            "a",
+            "7",
+            "abc def 1987",
+            "caf\u{e9}",
+            "\u{e9}9",
+            "x\u{7f}",
+            "/:",
+            "abcdefgh",
+            "abcdefgh9",
+            "9abcdefghi",
+            "abcdefghijklmno\u{e9}",
+            "abcdefghijklmnop",
+        ] {
+            let kind = TextKind::of(s);
+            assert_eq!(kind.ascii, s.is_ascii(), "{s:?}");
+            assert_eq!(kind.digit, s.bytes().any(|b| b.is_ascii_digit()), "{s:?}");
+        }
     }
 }

@@ -91,13 +91,15 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
         }
     }
 
-    // From here on the units are paragraphs, as a second pass would see them.
+    // From here on the units are paragraphs, as a second pass would see them. Taking spaces
+    // before marks out left their kind as it was.
     let mut units: Vec<lines::Line<'_>> = paragraphs
         .iter()
         .map(|p| lines::Line {
             text: &p.text,
             indent: 0,
             keep: true,
+            kind: p.kind,
         })
         .collect();
     furniture::drop_phrases(&mut units, &mut scan);

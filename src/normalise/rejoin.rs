@@ -4,8 +4,7 @@
 //! table rows ("Shr 34 cts vs 22 cts") always stay on their own lines.
 
 use super::furniture::strip_bullet;
-use super::lines::Line;
-use super::time::has_ascii_digit;
+use super::lines::{Line, TextKind};
 
 /// Wrapped copy has its longest line within this range (in characters).
 const WRAP_MIN: usize = 40;
@@ -24,17 +23,24 @@ const TABLE_WORD_MAX: usize = 5;
 pub(crate) struct Paragraph {
     pub(crate) text: String,
     pub(crate) table: bool,
+    /// What the text is made of (its lines joined).
+    pub(crate) kind: TextKind,
 }
 
 /// Columns of figures: mostly numeric tokens, or a "Label 12 vs 10" comparison.
 pub(crate) fn is_tabular(text: &str) -> bool {
-    if text.len() > 90 || text.ends_with('.') || !has_ascii_digit(text.as_bytes()) {
+    text.len() <= 90 && is_tabular_of(text, TextKind::of(text))
+}
+
+/// [`is_tabular`] for a text of a known kind.
+pub(crate) fn is_tabular_of(text: &str, kind: TextKind) -> bool {
+    if text.len() > 90 || text.ends_with('.') || !kind.digit {
         return false;
     }
     let mut counts = TokenCounts::default();
     // ASCII text splits on ASCII whitespace bytes, which is all `split_whitespace` would split
     // it on, without decoding characters.
-    let complete = if text.is_ascii() {
+    let complete = if kind.ascii {
         let bytes = text.as_bytes();
         let is_space = |b: u8| matches!(b, b' ' | b'\t'..=b'\r');
         let mut i = 0;
@@ -150,8 +156,8 @@ pub(crate) fn paragraphs(lines: &[Line<'_>], lead: usize) -> Vec<Paragraph> {
 
 /// One block of consecutive kept lines.
 fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
-    // Widths are byte lengths when the whole block is ASCII (wire copy): checked once.
-    let ascii = lines.iter().all(|l| l.text.is_ascii());
+    // Widths are byte lengths when the whole block is ASCII (wire copy).
+    let ascii = lines.iter().all(|l| l.kind.ascii);
     let width = |text: &str| if ascii { text.len() } else { width(text) };
     let longest = lines.iter().map(|l| width(l.text)).max().unwrap_or(0);
     let wrapped = lines.len() >= 2 && (WRAP_MIN..=WRAP_MAX).contains(&longest);
@@ -162,7 +168,7 @@ fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
     let mut first = true;
     let mut current: Option<Paragraph> = None;
     for line in lines {
-        let table = is_tabular(line.text);
+        let table = is_tabular_of(line.text, line.kind);
         let bullet = strip_bullet(line.text).is_some();
         // A wrapped line was broken because the next word did not fit: a line that had room
         // left for it ended its paragraph (menus, headings, short lines in a header).
@@ -182,16 +188,22 @@ fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
             Some(p) if continues => {
                 p.text.push(' ');
                 p.text.push_str(line.text);
+                p.kind = p.kind.and(line.kind);
             }
             Some(p) if table && p.table => {
                 p.text.push('\n');
                 p.text.push_str(line.text);
+                p.kind = p.kind.and(line.kind);
             }
             _ => {
                 out.extend(current.take());
                 let mut text = String::with_capacity(if wrapped { 512 } else { line.text.len() });
                 text.push_str(line.text);
-                current = Some(Paragraph { text, table });
+                current = Some(Paragraph {
+                    text,
+                    table,
+                    kind: line.kind,
+                });
             }
         }
         prev_table = table;
