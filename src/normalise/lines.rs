@@ -64,21 +64,39 @@ impl TextKind {
 /// Split cleaned text (see [`super::text::clean_block_for_lines`]) into lines. Trailing
 /// spaces are trimmed here: the cleaning may leave them.
 pub(crate) fn split(cleaned: &str) -> Vec<Line<'_>> {
-    let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', cleaned.as_bytes()).count() + 1);
-    lines.extend(crate::text::split_lines(cleaned).map(|raw| {
-        let raw = raw.trim_end_matches(' ');
-        let text = raw.trim_start_matches(' ');
-        let indent = raw.len() - text.len();
-        // A literal "^M" (a carriage return shown by an old terminal) ends some wire lines.
-        let text = text.strip_suffix("^M").unwrap_or(text).trim_end();
-        Line {
-            text,
-            indent,
-            keep: !text.is_empty(),
-            kind: TextKind::of(text),
-        }
-    }));
+    let ends = memchr::memchr_iter(b'\n', cleaned.as_bytes());
+    let mut lines = Vec::with_capacity(ends.clone().count() + 1);
+    let mut start = 0;
+    for end in ends.chain(std::iter::once(cleaned.len())) {
+        lines.push(line(&cleaned[start..end]));
+        start = end + 1;
+    }
     lines
+}
+
+/// One line of cleaned text, without its line feed.
+fn line(raw: &str) -> Line<'_> {
+    // Spaces are single bytes that no other character's bytes can be: trimmed on bytes.
+    let bytes = raw.as_bytes();
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b' ')
+        .map_or(0, |at| at + 1);
+    let indent = bytes[..end].iter().position(|&b| b != b' ').unwrap_or(end);
+    let text = &raw[indent..end];
+    // A literal "^M" (a carriage return shown by an old terminal) ends some wire lines.
+    let text = text.strip_suffix("^M").unwrap_or(text);
+    // Most lines end in a printable ASCII character, which leaves nothing to trim.
+    let text = match text.as_bytes().last() {
+        Some(&b) if b > b' ' && b.is_ascii() => text,
+        _ => text.trim_end(),
+    };
+    Line {
+        text,
+        indent,
+        keep: !text.is_empty(),
+        kind: TextKind::of(text),
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +110,32 @@ mod tests {
         assert_eq!((lines[1].text, lines[1].indent), ("second", 4));
         assert!(!lines[2].keep);
         assert_eq!(lines[3].indent, 1);
+    }
+
+    /// [`split`] as first written, on `str` methods.
+    fn split_by_str(cleaned: &str) -> Vec<Line<'_>> {
+        cleaned
+            .split('\n')
+            .map(|raw| {
+                let raw = raw.trim_end_matches(' ');
+                let text = raw.trim_start_matches(' ');
+                let indent = raw.len() - text.len();
+                let text = text.strip_suffix("^M").unwrap_or(text).trim_end();
+                Line {
+                    text,
+                    indent,
+                    keep: !text.is_empty(),
+                    kind: TextKind::of(text),
+                }
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn splits_like_str_methods(s in "[ a\n\t\u{b}\u{7f}\u{a0}\u{3000}\u{e9}^M]{0,30}") {
+            proptest::prop_assert_eq!(split(&s), split_by_str(&s));
+        }
     }
 
     #[test]

@@ -38,34 +38,38 @@ pub(crate) fn is_tabular_of(text: &str, kind: TextKind) -> bool {
         return false;
     }
     let mut counts = TokenCounts::default();
-    // ASCII text splits on ASCII whitespace bytes, which is all `split_whitespace` would split
-    // it on, without decoding characters.
     let complete = if kind.ascii {
-        let bytes = text.as_bytes();
-        let is_space = |b: u8| matches!(b, b' ' | b'\t'..=b'\r');
-        let mut i = 0;
-        loop {
-            while bytes.get(i).is_some_and(|&b| is_space(b)) {
-                i += 1;
-            }
-            if i == bytes.len() {
-                break true;
-            }
-            let start = i;
-            let mut has_digit = false;
-            while let Some(&b) = bytes.get(i).filter(|&&b| !is_space(b)) {
-                has_digit |= b.is_ascii_digit();
-                i += 1;
-            }
-            if !counts.token(&bytes[start..i], has_digit) {
-                break false;
-            }
-        }
+        count_ascii_tokens(text.as_bytes(), &mut counts)
     } else {
         text.split_whitespace()
             .all(|t| counts.token(t.as_bytes(), t.bytes().any(|b| b.is_ascii_digit())))
     };
     complete && counts.tabular()
+}
+
+/// Count the tokens of ASCII text; false when one rules the text out. ASCII text splits on
+/// ASCII whitespace bytes, which is all `split_whitespace` would split it on, without
+/// decoding characters.
+fn count_ascii_tokens(bytes: &[u8], counts: &mut TokenCounts) -> bool {
+    let is_space = |b: u8| matches!(b, b' ' | b'\t'..=b'\r');
+    let mut i = 0;
+    loop {
+        while bytes.get(i).is_some_and(|&b| is_space(b)) {
+            i += 1;
+        }
+        if i == bytes.len() {
+            return true;
+        }
+        let start = i;
+        let mut has_digit = false;
+        while let Some(&b) = bytes.get(i).filter(|&&b| !is_space(b)) {
+            has_digit |= b.is_ascii_digit();
+            i += 1;
+        }
+        if !counts.token(&bytes[start..i], has_digit) {
+            return false;
+        }
+    }
 }
 
 /// What [`is_tabular`] counts over the tokens of a line.
@@ -106,6 +110,7 @@ impl TokenCounts {
 }
 
 /// The [`TABLE_WORDS`] entry a token is, ignoring ASCII case.
+#[inline(always)]
 fn table_word(token: &[u8]) -> Option<&'static str> {
     // Every table word starts with one of these: most words of prose stop here.
     if !matches!(
@@ -114,6 +119,11 @@ fn table_word(token: &[u8]) -> Option<&'static str> {
     ) {
         return None;
     }
+    table_word_compared(token)
+}
+
+/// [`table_word`] past its first byte.
+fn table_word_compared(token: &[u8]) -> Option<&'static str> {
     let mut lower = [0u8; TABLE_WORD_MAX];
     let slot = lower.get_mut(..token.len())?;
     slot.copy_from_slice(token);
@@ -255,6 +265,38 @@ mod tests {
         assert_eq!(table_word(b"vsx"), None);
         assert_eq!(table_word(b"untrded"), None);
         assert_eq!(table_word(b""), None);
+    }
+
+    /// [`is_tabular`] on tokens from `split_whitespace`, as first written.
+    fn is_tabular_by_split(text: &str) -> bool {
+        if text.len() > 90 || text.ends_with('.') || !text.bytes().any(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        let mut counts = TokenCounts::default();
+        text.split_whitespace()
+            .all(|t| counts.token(t.as_bytes(), t.bytes().any(|b| b.is_ascii_digit())))
+            && counts.tabular()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_tokens_count_the_same(
+            tokens in proptest::collection::vec(
+                "(Shr|vs|VS.|up|UNCH|n/a|-|--|nil|off|[0-9]{1,4}|[0-9.,]{1,9}|[a-zA-Z]{1,12}|[a-z0-9,;/.-]{1,10}|\u{e9}|\u{b}|\u{0}|;)",
+                0..14,
+            ),
+            seps in proptest::collection::vec("[ \t\n\r\u{b}\u{c}\u{0}]{1,3}", 14),
+            lead in "[ \t]{0,2}",
+        ) {
+            let mut text = lead;
+            for (t, sep) in tokens.iter().zip(&seps) {
+                text.push_str(t);
+                text.push_str(sep);
+            }
+            for text in [text.as_str(), text.trim_end()] {
+                proptest::prop_assert_eq!(is_tabular(text), is_tabular_by_split(text), "{:?}", text);
+            }
+        }
     }
 
     #[test]
