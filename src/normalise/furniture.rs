@@ -7,8 +7,8 @@
 use std::sync::LazyLock;
 
 use super::credit::agency;
-use super::lines::Line;
-use super::time::timestamp_line;
+use super::lines::{Line, TextKind};
+use super::time::{timestamp_line, timestamp_line_of};
 
 /// Whole lines that are furniture wherever they appear (compared lowercased, with trailing
 /// `:`/`|`/`»` and surrounding spaces ignored).
@@ -128,12 +128,23 @@ const PREFIXES: &[&str] = &[
 ];
 
 /// [`PREFIXES`] by their first byte (lowercase): a line is compared only with the prefixes
-/// that start like it.
-static PREFIXES_BY_FIRST_BYTE: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
-    let mut table = vec![Vec::new(); 256];
+/// that start like it, and only when some prefix has its second byte as well.
+struct PrefixTable {
+    by_first_byte: Vec<Vec<&'static str>>,
+    /// For each first byte, bit `b & 31` set for each second byte `b` of a prefix: a filter
+    /// (lowercase ASCII letters have bits of their own, other bytes may share one).
+    seconds: [u32; 256],
+}
+
+static PREFIX_TABLE: LazyLock<PrefixTable> = LazyLock::new(|| {
+    let mut table = PrefixTable {
+        by_first_byte: vec![Vec::new(); 256],
+        seconds: [0; 256],
+    };
     for p in PREFIXES {
-        if let Some(&b) = p.as_bytes().first() {
-            table[usize::from(b)].push(*p);
+        if let [first, second, ..] = *p.as_bytes() {
+            table.by_first_byte[usize::from(first)].push(*p);
+            table.seconds[usize::from(first)] |= 1 << (second & 31);
         }
     }
     table
@@ -184,7 +195,13 @@ pub(crate) fn strip_bullet(text: &str) -> Option<&str> {
 }
 
 /// Whether the line (trailing separators ignored) is a lexicon phrase, case-insensitively.
+#[cfg(test)]
 fn in_lexicon(text: &str) -> bool {
+    in_lexicon_of(text, text.is_ascii())
+}
+
+/// [`in_lexicon`] for a text known to be ASCII or not (`ascii` false: not known to be).
+fn in_lexicon_of(text: &str, ascii: bool) -> bool {
     // An ASCII last byte other than these ends the text as it is: no trimming to do.
     let t = match text.as_bytes().last() {
         Some(&b) if b.is_ascii() && !matches!(b, b':' | b'|' | b' ' | b'>') => text,
@@ -194,11 +211,14 @@ fn in_lexicon(text: &str) -> bool {
     if t.is_empty() || t.len() >= by_len.len() {
         return false;
     }
-    if t.is_ascii() {
-        // Entries are lowercase: comparing ignoring ASCII case is comparing lowercased.
+    // Trimming leaves ASCII text ASCII.
+    if ascii || t.is_ascii() {
+        // Entries are lowercase: comparing ignoring ASCII case is comparing lowercased. The
+        // first bytes rule most entries out.
+        let first = t.as_bytes()[0].to_ascii_lowercase();
         return by_len[t.len()]
             .iter()
-            .any(|e| e.eq_ignore_ascii_case(t.as_bytes()));
+            .any(|e| e[0] == first && e.eq_ignore_ascii_case(t.as_bytes()));
     }
     let lower = t.to_lowercase();
     by_len
@@ -214,23 +234,25 @@ fn starts_with_ci(text: &str, prefix: &str) -> bool {
 
 /// Furniture wherever it appears: lexicon phrases, furniture prefixes, photo captions and
 /// credits, timestamp-only lines.
+#[cfg(test)]
 pub(crate) fn classify(text: &str) -> Option<Furniture> {
+    classify_of(text, TextKind::of(text))
+}
+
+/// [`classify`] for a text of a known kind.
+fn classify_of(text: &str, kind: TextKind) -> Option<Furniture> {
     // Every pattern below is short: long paragraphs are story text.
     if text.len() > 300 {
         return None;
     }
-    let text = strip_bullet(text).unwrap_or(text);
-    if in_lexicon(text) {
+    let (text, kind) = match strip_bullet(text) {
+        Some(rest) => (rest, TextKind::of(rest)),
+        None => (text, kind),
+    };
+    if in_lexicon_of(text, kind.ascii) {
         return Some(Furniture::Phrase);
     }
-    let first = text.as_bytes().first().map_or(0, u8::to_ascii_lowercase);
-    // Comparing the second byte first rules most prefixes out (all are lowercase, at least
-    // two bytes long, and lowercasing leaves non-ASCII bytes alone).
-    let second = text.as_bytes().get(1).map(u8::to_ascii_lowercase);
-    let has_prefix = PREFIXES_BY_FIRST_BYTE[usize::from(first)]
-        .iter()
-        .any(|p| second == p.as_bytes().get(1).copied() && starts_with_ci(text, p));
-    if has_prefix {
+    if has_prefix(text) {
         return if starts_with_ci(text, "photo")
             || starts_with_ci(text, "image")
             || starts_with_ci(text, "pic")
@@ -245,10 +267,25 @@ pub(crate) fn classify(text: &str) -> Option<Furniture> {
     if is_caption(text) {
         return Some(Furniture::Caption);
     }
-    if timestamp_line(text).is_some() {
+    if timestamp_line_of(text, kind.digit).is_some() {
         return Some(Furniture::Timestamp);
     }
     None
+}
+
+/// Whether the text starts with one of the [`PREFIXES`], ignoring ASCII case.
+fn has_prefix(text: &str) -> bool {
+    // Prefixes are lowercase and at least two bytes long, and lowercasing leaves non-ASCII
+    // bytes alone: the first two bytes rule out most lines, and the second most prefixes.
+    let [first, second, ..] = *text.as_bytes() else {
+        return false;
+    };
+    let (first, second) = (first.to_ascii_lowercase(), second.to_ascii_lowercase());
+    let table = &*PREFIX_TABLE;
+    table.seconds[usize::from(first)] & (1 << (second & 31)) != 0
+        && table.by_first_byte[usize::from(first)]
+            .iter()
+            .any(|p| p.as_bytes()[1] == second && starts_with_ci(text, p))
 }
 
 /// "Iraqi Foreign Minister Fuad Hussein. (AFP file photo)", "Reuters/Ammar Awad".
@@ -269,15 +306,30 @@ fn is_caption(text: &str) -> bool {
             }
         }
     }
-    // A credit starts with an agency name: r(euters), a(fp, p), e(pa), g(etty).
-    let starts_agency = text
-        .bytes()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| matches!(b | 0x20, b'r' | b'a' | b'e' | b'g') || !b.is_ascii());
+    // A credit starts with an agency name: re(uters), af(p), ap, ep(a), ge(tty).
+    let bytes = text.as_bytes();
+    let lead = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map_or(&[][..], |at| &bytes[at..]);
+    let starts_agency = match *lead {
+        [first, ..] if !first.is_ascii() => true,
+        [first, second, ..] => agency_pair(first, second),
+        _ => false,
+    };
     if text.len() > 80 || text.ends_with('.') || !starts_agency {
         return false;
     }
     agency_credit(text)
+}
+
+/// Whether the two bytes, ignoring ASCII case, start one of the [`CREDIT_AGENCIES`].
+fn agency_pair(first: u8, second: u8) -> bool {
+    // OR-ing 0x20 lowercases letters and turns no other byte into one.
+    matches!(
+        [first | 0x20, second | 0x20],
+        [b'r', b'e'] | [b'a', b'f'] | [b'a', b'p'] | [b'e', b'p'] | [b'g', b'e']
+    )
 }
 
 /// Whether the text up to its first slash is an agency name, spaces around it ignored. Read
@@ -314,7 +366,7 @@ pub(crate) fn is_menu_like(text: &str) -> bool {
 /// records the first timestamp seen. Runs on raw lines and again on rejoined paragraphs.
 pub(crate) fn drop_phrases(lines: &mut [Line<'_>], scan: &mut Scan) {
     for line in lines.iter_mut().filter(|l| l.keep) {
-        if let Some(kind) = classify(line.text) {
+        if let Some(kind) = classify_of(line.text, line.kind) {
             line.keep = false;
             if kind == Furniture::Timestamp && scan.timestamp.is_none() {
                 scan.timestamp = timestamp_line(line.text).map(str::to_owned);
@@ -475,6 +527,73 @@ mod tests {
             proptest::prop_assert_eq!(
                 agency_credit(&text),
                 agency_credit_by_search(&text),
+                "{:?}",
+                text
+            );
+        }
+    }
+
+    #[test]
+    fn agency_pairs_start_every_agency() {
+        for a in CREDIT_AGENCIES {
+            let b = a.as_bytes();
+            assert!(agency_pair(b[0], b[1]), "{a}");
+            assert!(agency_pair(b[0].to_ascii_uppercase(), b[1]), "{a}");
+        }
+        for (first, second) in [(b'r', b'a'), (b'x', b'e'), (b'a', b'b'), (b'R', b'E' - 1)] {
+            assert!(!agency_pair(first, second));
+        }
+    }
+
+    /// [`is_caption`] as first written: any agency's first letter let the line through.
+    fn is_caption_by_first_letter(text: &str) -> bool {
+        if text.ends_with(')') {
+            if let Some(open) = text.rfind('(') {
+                let inner = text[open + 1..text.len() - 1].to_lowercase();
+                if inner.len() <= 60
+                    && inner
+                        .split(|c: char| !c.is_alphanumeric())
+                        .any(|w| CAPTION_WORDS.contains(&w))
+                {
+                    return true;
+                }
+            }
+        }
+        let starts_agency = text
+            .bytes()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| matches!(b | 0x20, b'r' | b'a' | b'e' | b'g') || !b.is_ascii());
+        if text.len() > 80 || text.ends_with('.') || !starts_agency {
+            return false;
+        }
+        agency_credit(text)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prefixes_found_through_the_filter(
+            head in "(Short url:|share this |Share On |follow us on |SIGN UP FOR |read more:|Related:|Also Read:|see also:|copyright ©|© |all rights reserved|Photo:|photo by |PHOTO/|Image:|picture:|file photo|Pic:|Caption:|re|sh|ph|pi|©|[a-zA-Z©•*|^~]{0,3})",
+            tail in "[ a-zA-Z:/]{0,12}",
+        ) {
+            let text = format!("{head}{tail}");
+            proptest::prop_assert_eq!(
+                has_prefix(&text),
+                PREFIXES.iter().any(|p| starts_with_ci(&text, p)),
+                "{:?}",
+                text
+            );
+        }
+
+        #[test]
+        fn captions_found_through_the_filter(
+            pad in "[ \t\u{b}\u{a0}]{0,2}",
+            name in "(reuters|Reuters|AFP|ap|AP Photo|epa|Getty Images|getty|r|e|g|a|R\u{e9}|\u{e9})?",
+            rest in "(/|x/|/ Jane|Doe|//|\u{e9}/| \\(AFP photo\\))?[a-z/ .]{0,6}",
+        ) {
+            let text = format!("{pad}{name}{rest}");
+            proptest::prop_assert_eq!(
+                is_caption(&text),
+                is_caption_by_first_letter(&text),
                 "{:?}",
                 text
             );

@@ -142,6 +142,7 @@ mod tests {
                 text: t,
                 indent: 0,
                 keep: true,
+                kind: crate::normalise::lines::TextKind::of(t),
             })
             .collect()
     }

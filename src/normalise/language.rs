@@ -1,7 +1,9 @@
 //! Language tags: normalise what the payload says (`EN`, `en_gb` -> `en`, `en-GB`), detect
 //! with `whatlang` when it says nothing, and stay silent when detection is unreliable.
 
-use crate::text::packed::{leading_run, letter_bits, load8, low_bytes, HIGH_BITS, LOWER_BITS};
+use crate::text::packed::{
+    in_range_bits, leading_run, letter_bits, load8, low_bytes, HIGH_BITS, LOWER_BITS,
+};
 
 /// Shortest text (in bytes) worth running detection on: below it trigram statistics are noise.
 const MIN_DETECT_BYTES: usize = 40;
@@ -434,7 +436,7 @@ pub(crate) fn sample<'a>(
     let mut sample = String::with_capacity(MAX_DETECT_BYTES + 64);
     let has_lowercase = |h: &str| {
         if h.is_ascii() {
-            h.bytes().any(|b| b.is_ascii_lowercase())
+            has_ascii_lowercase(h.as_bytes())
         } else {
             h.chars().any(char::is_lowercase)
         }
@@ -451,6 +453,14 @@ pub(crate) fn sample<'a>(
         sample.push(' ');
     }
     sample
+}
+
+/// Whether any byte is a lowercase ASCII letter, eight bytes at a time (wire headlines are
+/// capitals from end to end).
+fn has_ascii_lowercase(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(8);
+    let lower = |x: u64| in_range_bits(x, b'a', b'z') != 0;
+    chunks.any(|c| lower(load8(c, 0))) || lower(load8(chunks.remainder(), 0))
 }
 
 fn prefix_at_char_boundary(s: &str, max: usize) -> &str {
@@ -752,6 +762,23 @@ mod tests {
         assert_eq!(MARKERS.get(key("über").unwrap_or(0)), Some(Marker::German));
         assert_eq!(MARKERS.get(key("said").unwrap_or(0)), Some(Marker::English));
         assert_eq!(MARKERS.get(key("saidx").unwrap_or(0)), None);
+    }
+
+    #[test]
+    fn lowercase_found_anywhere() {
+        for s in [
+            "",
+            "A",
+            "a",
+            "ABCDEFGH",
+            "ABCDEFGHi",
+            "ABCDEFGHIJKLMNOPz",
+            "`{@[",
+            "NY 10:30",
+        ] {
+            let expected = s.bytes().any(|b| b.is_ascii_lowercase());
+            assert_eq!(has_ascii_lowercase(s.as_bytes()), expected, "{s:?}");
+        }
     }
 
     #[test]

@@ -91,15 +91,16 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
         }
     }
 
-    // From here on the units are paragraphs, as a second pass would see them.
-    let mut units: Vec<lines::Line<'_>> = paragraphs
-        .iter()
-        .map(|p| lines::Line {
-            text: &p.text,
-            indent: 0,
-            keep: true,
-        })
-        .collect();
+    // From here on the units are paragraphs, as a second pass would see them. Taking spaces
+    // before marks out left their kind as it was. They take the lines' place (and memory).
+    let mut units = lines;
+    units.clear();
+    units.extend(paragraphs.iter().map(|p| lines::Line {
+        text: &p.text,
+        indent: 0,
+        keep: true,
+        kind: p.kind,
+    }));
     furniture::drop_phrases(&mut units, &mut scan);
     if story.format == Format::Text {
         furniture::mark_zones(&mut units, &mut scan);
@@ -116,10 +117,13 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
     if let Some(agency) = credit::strip(&mut units) {
         credit = credit.or_else(|| Some(agency.to_owned()));
     }
-    let keep: Vec<bool> = units.iter().map(|u| u.keep).collect();
+    let keep = Keep::of(&units);
     drop(units);
-    let mut keep = keep.into_iter();
-    paragraphs.retain(|_| keep.next().unwrap_or(false));
+    let mut unit = 0;
+    paragraphs.retain(|_| {
+        unit += 1;
+        keep.get(unit - 1)
+    });
 
     if let Some(found) = strip_dateline(&mut paragraphs, &mut story.dateline) {
         credit = credit.or(Some(found));
@@ -177,6 +181,35 @@ pub fn normalise(mut story: Story, config: &NormaliseConfig) -> Story {
 
     story.warnings = warnings;
     story
+}
+
+/// Which units are kept: one bit each for the few paragraphs of most stories, without an
+/// allocation.
+enum Keep {
+    Bits(u128),
+    Many(Vec<bool>),
+}
+
+impl Keep {
+    fn of(units: &[lines::Line<'_>]) -> Keep {
+        if units.len() <= 128 {
+            Keep::Bits(
+                units
+                    .iter()
+                    .enumerate()
+                    .fold(0, |bits, (i, u)| bits | u128::from(u.keep) << i),
+            )
+        } else {
+            Keep::Many(units.iter().map(|u| u.keep).collect())
+        }
+    }
+
+    fn get(&self, unit: usize) -> bool {
+        match self {
+            Keep::Bits(bits) => unit < 128 && bits >> unit & 1 == 1,
+            Keep::Many(keep) => keep.get(unit).copied().unwrap_or(false),
+        }
+    }
 }
 
 /// Remove the dateline from the first paragraph. Without a given dateline the one found is
@@ -279,6 +312,25 @@ mod tests {
                     ), "{:?}", p.text);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn keep_flags() {
+        for n in [0, 1, 5, 127, 128, 129, 300] {
+            let units: Vec<lines::Line<'_>> = (0..n)
+                .map(|i| lines::Line {
+                    text: "x",
+                    indent: 0,
+                    keep: i % 3 != 1,
+                    kind: lines::TextKind::of("x"),
+                })
+                .collect();
+            let keep = Keep::of(&units);
+            for (i, u) in units.iter().enumerate() {
+                assert_eq!(keep.get(i), u.keep, "{n} {i}");
+            }
+            assert!(!keep.get(n));
         }
     }
 

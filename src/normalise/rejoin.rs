@@ -4,8 +4,7 @@
 //! table rows ("Shr 34 cts vs 22 cts") always stay on their own lines.
 
 use super::furniture::strip_bullet;
-use super::lines::Line;
-use super::time::has_ascii_digit;
+use super::lines::{Line, TextKind};
 
 /// Wrapped copy has its longest line within this range (in characters).
 const WRAP_MIN: usize = 40;
@@ -24,42 +23,53 @@ const TABLE_WORD_MAX: usize = 5;
 pub(crate) struct Paragraph {
     pub(crate) text: String,
     pub(crate) table: bool,
+    /// What the text is made of (its lines joined).
+    pub(crate) kind: TextKind,
 }
 
 /// Columns of figures: mostly numeric tokens, or a "Label 12 vs 10" comparison.
 pub(crate) fn is_tabular(text: &str) -> bool {
-    if text.len() > 90 || text.ends_with('.') || !has_ascii_digit(text.as_bytes()) {
+    text.len() <= 90 && is_tabular_of(text, TextKind::of(text))
+}
+
+/// [`is_tabular`] for a text of a known kind.
+pub(crate) fn is_tabular_of(text: &str, kind: TextKind) -> bool {
+    if text.len() > 90 || text.ends_with('.') || !kind.digit {
         return false;
     }
     let mut counts = TokenCounts::default();
-    // ASCII text splits on ASCII whitespace bytes, which is all `split_whitespace` would split
-    // it on, without decoding characters.
-    let complete = if text.is_ascii() {
-        let bytes = text.as_bytes();
-        let is_space = |b: u8| matches!(b, b' ' | b'\t'..=b'\r');
-        let mut i = 0;
-        loop {
-            while bytes.get(i).is_some_and(|&b| is_space(b)) {
-                i += 1;
-            }
-            if i == bytes.len() {
-                break true;
-            }
-            let start = i;
-            let mut has_digit = false;
-            while let Some(&b) = bytes.get(i).filter(|&&b| !is_space(b)) {
-                has_digit |= b.is_ascii_digit();
-                i += 1;
-            }
-            if !counts.token(&bytes[start..i], has_digit) {
-                break false;
-            }
-        }
+    let complete = if kind.ascii {
+        count_ascii_tokens(text.as_bytes(), &mut counts)
     } else {
         text.split_whitespace()
             .all(|t| counts.token(t.as_bytes(), t.bytes().any(|b| b.is_ascii_digit())))
     };
     complete && counts.tabular()
+}
+
+/// Count the tokens of ASCII text; false when one rules the text out. ASCII text splits on
+/// ASCII whitespace bytes, which is all `split_whitespace` would split it on, without
+/// decoding characters.
+fn count_ascii_tokens(bytes: &[u8], counts: &mut TokenCounts) -> bool {
+    let is_space = |b: u8| matches!(b, b' ' | b'\t'..=b'\r');
+    let mut i = 0;
+    loop {
+        while bytes.get(i).is_some_and(|&b| is_space(b)) {
+            i += 1;
+        }
+        if i == bytes.len() {
+            return true;
+        }
+        let start = i;
+        let mut has_digit = false;
+        while let Some(&b) = bytes.get(i).filter(|&&b| !is_space(b)) {
+            has_digit |= b.is_ascii_digit();
+            i += 1;
+        }
+        if !counts.token(&bytes[start..i], has_digit) {
+            return false;
+        }
+    }
 }
 
 /// What [`is_tabular`] counts over the tokens of a line.
@@ -100,6 +110,7 @@ impl TokenCounts {
 }
 
 /// The [`TABLE_WORDS`] entry a token is, ignoring ASCII case.
+#[inline(always)]
 fn table_word(token: &[u8]) -> Option<&'static str> {
     // Every table word starts with one of these: most words of prose stop here.
     if !matches!(
@@ -108,6 +119,11 @@ fn table_word(token: &[u8]) -> Option<&'static str> {
     ) {
         return None;
     }
+    table_word_compared(token)
+}
+
+/// [`table_word`] past its first byte.
+fn table_word_compared(token: &[u8]) -> Option<&'static str> {
     let mut lower = [0u8; TABLE_WORD_MAX];
     let slot = lower.get_mut(..token.len())?;
     slot.copy_from_slice(token);
@@ -150,8 +166,8 @@ pub(crate) fn paragraphs(lines: &[Line<'_>], lead: usize) -> Vec<Paragraph> {
 
 /// One block of consecutive kept lines.
 fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
-    // Widths are byte lengths when the whole block is ASCII (wire copy): checked once.
-    let ascii = lines.iter().all(|l| l.text.is_ascii());
+    // Widths are byte lengths when the whole block is ASCII (wire copy).
+    let ascii = lines.iter().all(|l| l.kind.ascii);
     let width = |text: &str| if ascii { text.len() } else { width(text) };
     let longest = lines.iter().map(|l| width(l.text)).max().unwrap_or(0);
     let wrapped = lines.len() >= 2 && (WRAP_MIN..=WRAP_MAX).contains(&longest);
@@ -162,7 +178,7 @@ fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
     let mut first = true;
     let mut current: Option<Paragraph> = None;
     for line in lines {
-        let table = is_tabular(line.text);
+        let table = is_tabular_of(line.text, line.kind);
         let bullet = strip_bullet(line.text).is_some();
         // A wrapped line was broken because the next word did not fit: a line that had room
         // left for it ended its paragraph (menus, headings, short lines in a header).
@@ -182,16 +198,22 @@ fn block(lines: &[Line<'_>], lead: usize, out: &mut Vec<Paragraph>) {
             Some(p) if continues => {
                 p.text.push(' ');
                 p.text.push_str(line.text);
+                p.kind = p.kind.and(line.kind);
             }
             Some(p) if table && p.table => {
                 p.text.push('\n');
                 p.text.push_str(line.text);
+                p.kind = p.kind.and(line.kind);
             }
             _ => {
                 out.extend(current.take());
                 let mut text = String::with_capacity(if wrapped { 512 } else { line.text.len() });
                 text.push_str(line.text);
-                current = Some(Paragraph { text, table });
+                current = Some(Paragraph {
+                    text,
+                    table,
+                    kind: line.kind,
+                });
             }
         }
         prev_table = table;
@@ -243,6 +265,38 @@ mod tests {
         assert_eq!(table_word(b"vsx"), None);
         assert_eq!(table_word(b"untrded"), None);
         assert_eq!(table_word(b""), None);
+    }
+
+    /// [`is_tabular`] on tokens from `split_whitespace`, as first written.
+    fn is_tabular_by_split(text: &str) -> bool {
+        if text.len() > 90 || text.ends_with('.') || !text.bytes().any(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        let mut counts = TokenCounts::default();
+        text.split_whitespace()
+            .all(|t| counts.token(t.as_bytes(), t.bytes().any(|b| b.is_ascii_digit())))
+            && counts.tabular()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_tokens_count_the_same(
+            tokens in proptest::collection::vec(
+                "(Shr|vs|VS.|up|UNCH|n/a|-|--|nil|off|[0-9]{1,4}|[0-9.,]{1,9}|[a-zA-Z]{1,12}|[a-z0-9,;/.-]{1,10}|\u{e9}|\u{b}|\u{0}|;)",
+                0..14,
+            ),
+            seps in proptest::collection::vec("[ \t\n\r\u{b}\u{c}\u{0}]{1,3}", 14),
+            lead in "[ \t]{0,2}",
+        ) {
+            let mut text = lead;
+            for (t, sep) in tokens.iter().zip(&seps) {
+                text.push_str(t);
+                text.push_str(sep);
+            }
+            for text in [text.as_str(), text.trim_end()] {
+                proptest::prop_assert_eq!(is_tabular(text), is_tabular_by_split(text), "{:?}", text);
+            }
+        }
     }
 
     #[test]

@@ -588,9 +588,23 @@ fn has_year(s: &str) -> bool {
 /// Whether a whole line is just a timestamp (scraped pages repeat them in the header), with
 /// an optional "Published:"/"Updated" label. Returns the timestamp part.
 pub(crate) fn timestamp_line(line: &str) -> Option<&str> {
-    if line.len() > 64 || !has_ascii_digit(line.as_bytes()) {
+    if line.len() > 64 {
         return None;
     }
+    timestamp_line_of(line, has_ascii_digit(line.as_bytes()))
+}
+
+/// [`timestamp_line`] for a line known to have an ASCII digit or not.
+#[inline]
+pub(crate) fn timestamp_line_of(line: &str, has_digit: bool) -> Option<&str> {
+    if line.len() > 64 || !has_digit {
+        return None;
+    }
+    timestamp_shaped(line)
+}
+
+/// [`timestamp_line`] for a short line with a digit.
+fn timestamp_shaped(line: &str) -> Option<&str> {
     let mut s = line;
     // Labels start with one of these letters: most lines skip the comparisons.
     if matches!(line.as_bytes()[0] | 0x20, b'l' | b'p' | b'u' | b'd') {
@@ -646,25 +660,25 @@ fn is_date_word(b: &[u8]) -> bool {
     {
         return true;
     }
-    // No month, weekday, filler or meridiem is longer than nine bytes.
-    let mut buf = [0u8; 9];
-    let Some(lower) = buf.get_mut(..b.len()) else {
-        return false;
-    };
-    lower.copy_from_slice(b);
-    lower.make_ascii_lowercase();
-    let lower: &[u8] = lower;
-    match lower {
+    // The first three bytes lowercased name the one or two words it can be, if any; the
+    // words are lowercase ASCII, so comparing ignoring ASCII case is comparing lowercased.
+    let is = |word: &[u8]| b.eq_ignore_ascii_case(word);
+    match *b {
         [] => false,
-        [_] => lower == b"h",
-        [_, _] => matches!(lower, b"at" | b"on" | b"of" | b"am" | b"pm"),
-        [a, b, c, ..] => {
-            matches!(
-                lower,
-                b"the" | b"hrs" | b"a.m" | b"p.m" | b"published" | b"updated" | b"posted"
-            ) || day_or_month_name([*a, *b, *c])
-                .is_some_and(|name| name.as_bytes().starts_with(lower))
-        }
+        [a] => a.eq_ignore_ascii_case(&b'h'),
+        [a, c] => matches!(
+            [a.to_ascii_lowercase(), c.to_ascii_lowercase()],
+            [b'a', b't'] | [b'o', b'n'] | [b'o', b'f'] | [b'a', b'm'] | [b'p', b'm']
+        ),
+        [a, c, d, ..] => match [a, c, d].map(|x| x.to_ascii_lowercase()) {
+            [b't', b'h', b'e'] => b.len() == 3,
+            [b'h', b'r', b's'] | [b'a' | b'p', b'.', b'm'] => b.len() == 3,
+            [b'p', b'u', b'b'] => is(b"published"),
+            [b'u', b'p', b'd'] => is(b"updated"),
+            [b'p', b'o', b's'] => is(b"posted"),
+            first3 => day_or_month_name(first3)
+                .is_some_and(|name| name.len() >= b.len() && is(&name.as_bytes()[..b.len()])),
+        },
     }
 }
 
