@@ -1,6 +1,6 @@
 //! Cost of the stages per story on Reuters-21578 stories (or generated ones when the shared
-//! data is absent): the whole chain as the service runs it (`Stages::prepare` + `decide`),
-//! then each stage alone. `cargo bench --bench stages`; throughput is in stories per second.
+//! data is absent): the whole chain as the service's stage threads and loop run it
+//! (`Stages::prepare`, `pre_encode`, `decide`, `PreEncoded::finish`), then each stage alone. `cargo bench --bench stages`; throughput is in stories per second.
 //!
 //! Each iteration decides its stories against an empty dedup index whose hash table is already
 //! in memory, as it is in a service that has run for a while: a fresh index would make every
@@ -17,6 +17,7 @@ use wirefeed::bench::corpus::Corpus;
 use wirefeed::config::Config;
 use wirefeed::decode::decode;
 use wirefeed::dedup::{DedupConfig, DedupIndex, Entry, BINS};
+use wirefeed::encode::pre_encode;
 use wirefeed::model::Story;
 use wirefeed::normalise::normalise;
 use wirefeed::pipeline::{decide, Stages};
@@ -108,19 +109,36 @@ fn stages(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("chain");
     group.throughput(Throughput::Elements(payloads.len() as u64));
-    group.bench_function("prepare+decide", |b| {
+    group.bench_function("prepare+decide+encode", |b| {
         b.iter_batched(
             || warm_index(&config.dedup, earliest),
             |mut index| {
                 for p in &payloads {
                     if let Ok(prepared) = stages.prepare(p) {
-                        black_box(decide(&mut index, prepared, now));
+                        let pre = pre_encode(&prepared.id, &prepared.story, &prepared.tags);
+                        let (story, _, _) = decide(&mut index, prepared, now);
+                        black_box(pre.finish(&story.dedup));
                     }
                 }
                 index
             },
             BatchSize::PerIteration,
         )
+    });
+    group.finish();
+
+    let prepared: Vec<_> = payloads
+        .iter()
+        .filter_map(|p| stages.prepare(p).ok())
+        .collect();
+    let mut group = c.benchmark_group("encode");
+    group.throughput(Throughput::Elements(prepared.len() as u64));
+    group.bench_function("prepared", |b| {
+        b.iter(|| {
+            for p in &prepared {
+                black_box(pre_encode(&p.id, &p.story, &p.tags));
+            }
+        })
     });
     group.finish();
 

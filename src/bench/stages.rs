@@ -1,5 +1,5 @@
-//! The stages alone, in this thread: `Stages::prepare` + `decide` over the corpus, the cost
-//! the Kafka loops pay per story before any I/O.
+//! The stages alone, in this thread: `Stages::prepare`, `pre_encode`, `decide` and
+//! `PreEncoded::finish` over the corpus, the cost the Kafka loops pay per story before any I/O.
 
 use std::time::Instant;
 
@@ -10,6 +10,7 @@ use super::corpus::Corpus;
 use super::system::thread_cpu_seconds;
 use crate::config::StagesConfig;
 use crate::dedup::DedupIndex;
+use crate::encode::pre_encode;
 use crate::error::TableError;
 use crate::pipeline::{decide, Stages};
 
@@ -41,7 +42,9 @@ pub fn run(
     for payload in &payloads {
         match stages.prepare(payload) {
             Ok(prepared) => {
-                std::hint::black_box(decide(&mut index, prepared, now));
+                let pre = pre_encode(&prepared.id, &prepared.story, &prepared.tags);
+                let (story, _, _) = decide(&mut index, prepared, now);
+                std::hint::black_box(pre.finish(&story.dedup));
             }
             Err(_) => rejected += 1,
         }
