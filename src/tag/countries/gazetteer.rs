@@ -241,15 +241,28 @@ impl Gazetteer {
         })
     }
 
-    /// The longest name (leftmost-longest, ASCII case ignored) that `text` starts with: where
-    /// it ends and the index of its entry. The same as an anchored search of the automaton,
-    /// without the search API's set-up.
+    /// The longest name (leftmost-longest, ASCII case ignored) that `text` starts with, a
+    /// run of ASCII whitespace read as one space: where it ends and the index of its entry.
+    /// The same as an anchored search of the automaton over the text with its whitespace
+    /// collapsed, without the search API's set-up. `text` must not end with whitespace.
     #[inline]
     pub(crate) fn longest_at(&self, text: &[u8]) -> Option<(usize, usize)> {
         let dfa = &self.automaton;
         let mut sid = self.start;
         let mut found = None;
-        for (i, &b) in text.iter().enumerate() {
+        // Bytes read from `text`, and bytes fed to the automaton.
+        let (mut at, mut fed) = (0, 0);
+        while let Some(&b) = text.get(at) {
+            at += 1;
+            let b = if b.is_ascii_whitespace() {
+                while text.get(at).is_some_and(u8::is_ascii_whitespace) {
+                    at += 1;
+                }
+                b' '
+            } else {
+                b
+            };
+            fed += 1;
             sid = dfa.next_state(Anchored::Yes, sid, b);
             if dfa.is_special(sid) {
                 if dfa.is_dead(sid) {
@@ -259,8 +272,8 @@ impl Gazetteer {
                     let pattern = dfa.match_pattern(sid, 0);
                     // A match state may also carry a shorter name that would start later
                     // (reached through a failure transition): not a match at the start.
-                    if dfa.pattern_len(pattern) == i + 1 {
-                        found = Some((i + 1, pattern.as_usize()));
+                    if dfa.pattern_len(pattern) == fed {
+                        found = Some((at, pattern.as_usize()));
                     }
                 }
             }
@@ -607,6 +620,13 @@ mod tests {
                 .find(input)
                 .map(|m| (m.end(), m.pattern().as_usize()));
             assert_eq!(g.longest_at(text.as_bytes()), expected, "{text:?}");
+            // With its gaps widened, the text has the same names, ending further on.
+            if !text.ends_with(|c: char| c.is_ascii_whitespace()) {
+                let wide = text.replace(' ', " \t\n ");
+                let widened =
+                    expected.map(|(end, p)| (end + 3 * text[..end].matches(' ').count(), p));
+                assert_eq!(g.longest_at(wide.as_bytes()), widened, "{wide:?}");
+            }
         };
         let mut texts: Vec<String> = Vec::new();
         for p in &g.patterns {

@@ -136,8 +136,8 @@ impl Place {
     }
 }
 
-/// The string a segment lies in: the story's own where the piece is already single-spaced
-/// (a normalised story's every paragraph), else the copy made with whitespace collapsed.
+/// The string a segment lies in: the story's own where the piece is one line (a normalised
+/// story's every paragraph), else the copy made of the lines joined.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Source {
     Dateline,
@@ -146,8 +146,11 @@ enum Source {
     Copy,
 }
 
-/// A stretch of text with one place and one case style, its whitespace single spaces (wire
-/// copy breaks lines inside names).
+/// A stretch of text with one place and one case style, read as its words with one space
+/// between each two (wire copy breaks lines inside names): it starts and ends with a word,
+/// and every rule that looks at whitespace takes a run of ASCII whitespace for one space
+/// (the gazetteer walk, the words before and after a name, "City, Region", the exact-case
+/// rule, the signs of a story about poultry), so a line needs no copy to read so.
 #[derive(Debug, Clone, Copy)]
 struct Segment {
     source: Source,
@@ -326,15 +329,8 @@ impl CountryTagger {
         hits.clear();
         let dateline = story.dateline.as_deref().unwrap_or("");
         let headline = story.headline.as_deref().unwrap_or("");
-        self.dateline_hits(dateline, copy, segments, hits, key);
-        push_piece(
-            copy,
-            segments,
-            headline,
-            Source::Headline,
-            0,
-            Place::Headline,
-        );
+        self.dateline_hits(dateline, segments, hits, key);
+        push_piece(segments, headline, Source::Headline, 0, Place::Headline);
         push_body(copy, segments, &story.body);
 
         let sources = Sources {
@@ -367,7 +363,6 @@ impl CountryTagger {
     fn dateline_hits(
         &self,
         dateline: &str,
-        copy: &mut String,
         segments: &mut Vec<Segment>,
         hits: &mut Vec<Hit>,
         key: &mut String,
@@ -407,7 +402,6 @@ impl CountryTagger {
             (_, Some(r)) => (r, None),
             _ => {
                 push_piece(
-                    copy,
                     segments,
                     place,
                     Source::Dateline,
@@ -462,9 +456,10 @@ impl CountryTagger {
         let text = sources.text(seg);
         let bytes = text.as_bytes();
         let end = bytes.len();
+        let mut capitals = CapitalCursor::new(bytes);
         let mut pos = 0;
         while pos < end {
-            let Some(next) = next_capital(bytes, pos) else {
+            let Some(next) = capitals.next_from(pos) else {
                 break;
             };
             pos = next;
@@ -559,6 +554,46 @@ fn next_capital(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|p| base + p)
 }
 
+/// The capitals of a text (as [`next_capital`] finds them) in order, from a cursor that keeps
+/// the bits of the eight bytes at its last capital: the next capital there costs no search
+/// (a headline in capitals has one every few bytes).
+struct CapitalCursor<'a> {
+    bytes: &'a [u8],
+    base: usize,
+    /// [`capitals`] of the eight bytes at `base`, less those already passed.
+    bits: u64,
+}
+
+impl<'a> CapitalCursor<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        CapitalCursor {
+            bytes,
+            base: 0,
+            bits: capitals(load8(bytes, 0)),
+        }
+    }
+
+    /// The first capital at or after `pos`, which is at or after every `pos` before.
+    #[inline(always)]
+    fn next_from(&mut self, pos: usize) -> Option<usize> {
+        let offset = pos.wrapping_sub(self.base);
+        let from = if offset < 8 {
+            let bits = self.bits & (u64::MAX << (8 * offset));
+            if bits != 0 {
+                self.bits = bits;
+                return Some(self.base + (bits.trailing_zeros() / 8) as usize);
+            }
+            self.base + 8
+        } else {
+            pos
+        };
+        let found = next_capital(self.bytes, from)?;
+        self.base = found;
+        self.bits = capitals(load8(self.bytes, found));
+        Some(found)
+    }
+}
+
 /// The top bit of each byte of `x` that is an ASCII capital, for `x` of ASCII bytes only:
 /// adding 0x3F sets it from 'A' on and adding 0x25 from '[' on, and no byte carries into the
 /// next.
@@ -602,29 +637,13 @@ fn word_end(text: &str, e: usize, kind: Kind) -> Option<usize> {
     None
 }
 
-/// A segment of `raw` (which lies at `offset` in its source) with whitespace collapsed:
-/// `raw` itself when it is single-spaced already, else a copy.
-fn push_piece(
-    copy: &mut String,
-    segments: &mut Vec<Segment>,
-    raw: &str,
-    source: Source,
-    offset: usize,
-    place: Place,
-) {
-    if single_spaced(raw.as_bytes()) {
-        push_segment(segments, raw, source, offset, place);
-        return;
-    }
-    let start = copy.len();
-    for word in raw.split_ascii_whitespace() {
-        if copy.len() > start {
-            copy.push(' ');
-        }
-        copy.push_str(word);
-    }
-    if copy.len() > start {
-        push_segment(segments, &copy[start..], Source::Copy, start, place);
+/// The segment of `raw` (which lies at `offset` in its source), unless it has no words.
+fn push_piece(segments: &mut Vec<Segment>, raw: &str, source: Source, offset: usize, place: Place) {
+    let words = raw.trim_start_matches(is_gap);
+    let start = offset + (raw.len() - words.len());
+    let words = words.trim_end_matches(is_gap);
+    if !words.is_empty() {
+        push_segment(segments, words, source, start, place);
     }
 }
 
@@ -648,22 +667,32 @@ fn push_segment(
     });
 }
 
+/// A line that starts a paragraph: blank, or indented.
+fn breaks(line: &str) -> bool {
+    match line.as_bytes().first() {
+        None | Some(b' ' | b'\t') => true,
+        // The usual line starts with a letter: no need to trim it to see it is not blank.
+        Some(&b) if b.is_ascii() => char::from(b).is_whitespace() && line.trim().is_empty(),
+        Some(_) => line.trim().is_empty(),
+    }
+}
+
 /// The body paragraph being gathered by [`push_body`].
 #[derive(Clone, Copy)]
 enum Gathered {
     Nothing,
-    /// One single-spaced line, the body's bytes `start..end`: the segment as it stands.
+    /// The words of one line, the body's bytes `start..end`: the segment as it stands.
     Line {
         start: usize,
         end: usize,
     },
-    /// Lines joined, or words collapsed, in the copy from this offset on.
+    /// Lines joined, their words one space apart, in the copy from this offset on.
     Copied(usize),
 }
 
 /// Segment the body paragraph by paragraph. A paragraph ends at a blank line, or at a line
-/// break followed by indentation (raw wire copy indents paragraphs instead). Its words are
-/// joined by single spaces; a paragraph of one single-spaced line is that line.
+/// break followed by indentation (raw wire copy indents paragraphs instead). A paragraph of
+/// one line is that line; the words of longer ones are copied, one space apart.
 fn push_body(copy: &mut String, segments: &mut Vec<Segment>, body: &str) {
     let finish = |copy: &mut String, segments: &mut Vec<Segment>, para: usize, g: Gathered| match g
     {
@@ -673,7 +702,7 @@ fn push_body(copy: &mut String, segments: &mut Vec<Segment>, body: &str) {
             push_segment(segments, line, Source::Body, start, Place::Para(para));
             true
         }
-        Gathered::Copied(start) if copy.len() > start => {
+        Gathered::Copied(start) => {
             push_segment(
                 segments,
                 &copy[start..],
@@ -683,69 +712,62 @@ fn push_body(copy: &mut String, segments: &mut Vec<Segment>, body: &str) {
             );
             true
         }
-        Gathered::Copied(_) => false,
     };
-    // Moves a gathered line into the copy, to have more appended.
-    let to_copy = |copy: &mut String, g: Gathered| match g {
-        Gathered::Nothing => copy.len(),
-        Gathered::Line { start, end } => {
-            let from = copy.len();
-            copy.push_str(body.get(start..end).unwrap_or(""));
-            from
+    let append = |copy: &mut String, words: &str| {
+        for word in words.split_ascii_whitespace() {
+            copy.push(' ');
+            copy.push_str(word);
         }
-        Gathered::Copied(from) => from,
     };
+    let bytes = body.as_bytes();
     let mut para = 0usize;
     let mut gathered = Gathered::Nothing;
-    let mut line_start = 0;
-    for line in crate::text::split_lines(body) {
-        let at = line_start;
-        line_start += line.len() + 1;
-        let breaks = line.starts_with([' ', '\t']) || line.trim().is_empty();
-        if breaks && finish(copy, segments, para, gathered) {
+    let mut at = 0;
+    loop {
+        // The lines between line breaks, as `text::split_lines` gives them; an empty one
+        // (between paragraphs) needs no search.
+        let end = match bytes.get(at) {
+            Some(b'\n') => at,
+            _ => memchr::memchr(b'\n', bytes.get(at..).unwrap_or(&[]))
+                .map_or(bytes.len(), |i| at + i),
+        };
+        let line = body.get(at..end).unwrap_or("");
+        if breaks(line) && finish(copy, segments, para, gathered) {
             para += 1;
             gathered = Gathered::Nothing;
         }
-        if single_spaced(line.as_bytes()) {
-            // Already what the word loop below would make of it.
-            if let Gathered::Nothing = gathered {
-                gathered = Gathered::Line {
-                    start: at,
-                    end: at + line.len(),
-                };
-                continue;
-            }
-            let from = to_copy(copy, gathered);
-            if copy.len() > from {
-                copy.push(' ');
-            }
-            copy.push_str(line);
-            gathered = Gathered::Copied(from);
-            continue;
+        let words = line.trim_start_matches(is_gap);
+        let start = at + (line.len() - words.len());
+        let words = words.trim_end_matches(is_gap);
+        if !words.is_empty() {
+            gathered = match gathered {
+                Gathered::Nothing => Gathered::Line {
+                    start,
+                    end: start + words.len(),
+                },
+                Gathered::Line { start: s, end: e } => {
+                    let from = copy.len();
+                    let mut first = body.get(s..e).unwrap_or("").split_ascii_whitespace();
+                    copy.push_str(first.next().unwrap_or(""));
+                    for word in first {
+                        copy.push(' ');
+                        copy.push_str(word);
+                    }
+                    append(copy, words);
+                    Gathered::Copied(from)
+                }
+                Gathered::Copied(from) => {
+                    append(copy, words);
+                    Gathered::Copied(from)
+                }
+            };
         }
-        for word in line.split_ascii_whitespace() {
-            let from = to_copy(copy, gathered);
-            if copy.len() > from {
-                copy.push(' ');
-            }
-            copy.push_str(word);
-            gathered = Gathered::Copied(from);
+        if end >= bytes.len() {
+            break;
         }
+        at = end + 1;
     }
     finish(copy, segments, para, gathered);
-}
-
-/// Non-empty, and its ASCII whitespace is single spaces between words.
-fn single_spaced(line: &[u8]) -> bool {
-    let (Some(&first), Some(&last)) = (line.first(), line.last()) else {
-        return false;
-    };
-    let other_space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r');
-    // One fold over byte pairs, with no early exit, so that it runs as vector compares.
-    let doubled_or_other = line.iter().zip(&line[1..]).fold(0u8, |bad, (&a, &b)| {
-        bad | u8::from(other_space(a)) | u8::from(a == b' ' && b == b' ')
-    });
-    first != b' ' && last != b' ' && !other_space(last) && doubled_or_other == 0
 }
 
 /// What a matched name turned out to be.
@@ -781,7 +803,7 @@ fn accept(
         }
     } else if entry.flags.exact {
         // Exact-case names are ASCII, so the table spelling is the only spelling.
-        if matched != entry.name {
+        if matched != entry.name && !same_collapsed(matched, &entry.name) {
             return Verdict::Word;
         }
     } else if !matched.chars().next().is_some_and(|c| c.is_uppercase()) {
@@ -883,8 +905,7 @@ fn is_food(text: &str, s: usize, e: usize, poultry: impl Fn() -> bool) -> bool {
 
 /// The story talks about poultry: "turkeys", lower-case "turkey", "poultry", "Thanksgiving".
 fn about_poultry(sources: &Sources<'_>, segments: &[Segment]) -> bool {
-    const SIGNS: [&str; 7] = [
-        " turkey",
+    const SIGNS: [&str; 6] = [
         "turkeys",
         "TURKEYS",
         "oultry",
@@ -892,10 +913,21 @@ fn about_poultry(sources: &Sources<'_>, segments: &[Segment]) -> bool {
         "Thanksgiving",
         "THANKSGIVING",
     ];
-    // No sign spans two segments: they are apart in the story, and none has a line break.
-    SIGNS
-        .iter()
-        .any(|sign| segments.iter().any(|seg| sources.text(seg).contains(sign)))
+    // No sign spans two segments: they are apart in the story, and none has whitespace.
+    // " turkey" is "turkey" after a gap inside a segment; the dateline place looked up
+    // whole is as written, not a segment of words.
+    let turkey = |seg: &Segment| {
+        let text = sources.text(seg);
+        if !seg.scanned {
+            return text.contains(" turkey");
+        }
+        text.match_indices("turkey")
+            .any(|(i, _)| i > 0 && text.as_bytes()[i - 1].is_ascii_whitespace())
+    };
+    segments.iter().any(turkey)
+        || SIGNS
+            .iter()
+            .any(|sign| segments.iter().any(|seg| sources.text(seg).contains(sign)))
 }
 
 /// A capitalised given name or title before, or a capitalised surname after.
@@ -1164,10 +1196,11 @@ const NOT_NAMES: &[&str] = &[
 ];
 
 /// The word just before `s` in the same segment, if any (punctuation other than a final dot
-/// ends the search: "Jordan, Syria" does not make "Syria" follow a name).
+/// ends the search: "Jordan, Syria" does not make "Syria" follow a name). A run of
+/// whitespace is one space (see [`Segment`]).
 fn prev_word(text: &str, s: usize) -> Option<&str> {
     let head = &text[..s];
-    let head = head.strip_suffix(' ')?;
+    let head = strip_gap_suffix(head)?;
     let start = head
         .char_indices()
         .rev()
@@ -1180,7 +1213,7 @@ fn prev_word(text: &str, s: usize) -> Option<&str> {
 
 /// The word just after `e` in the same segment, if any.
 fn next_word(text: &str, e: usize) -> Option<&str> {
-    let tail = text[e..].strip_prefix(' ')?;
+    let tail = strip_gap_prefix(&text[e..])?;
     let end = tail
         .char_indices()
         .find(|(_, c)| !c.is_alphanumeric())
@@ -1188,6 +1221,31 @@ fn next_word(text: &str, e: usize) -> Option<&str> {
         .unwrap_or(tail.len());
     let w = &tail[..end];
     (!w.is_empty()).then_some(w)
+}
+
+/// `text` without the run of ASCII whitespace (one space, collapsed) it starts with, if it
+/// starts with one.
+fn strip_gap_prefix(text: &str) -> Option<&str> {
+    let rest = text.trim_start_matches(is_gap);
+    (rest.len() < text.len()).then_some(rest)
+}
+
+/// `text` without the run of ASCII whitespace it ends with, if it ends with one.
+fn strip_gap_suffix(text: &str) -> Option<&str> {
+    let rest = text.trim_end_matches(is_gap);
+    (rest.len() < text.len()).then_some(rest)
+}
+
+/// The ASCII whitespace that segments collapse to one space (`u8::is_ascii_whitespace`, as
+/// `str::split_ascii_whitespace` splits on).
+fn is_gap(c: char) -> bool {
+    c.is_ascii() && (c as u8).is_ascii_whitespace()
+}
+
+/// `a` and `b` are the same words with the same single gaps between them, once each run
+/// of whitespace is one space.
+fn same_collapsed(a: &str, b: &str) -> bool {
+    a.split_ascii_whitespace().eq(b.split_ascii_whitespace())
 }
 
 fn add_score(scores: &mut Vec<(Code, f32, usize)>, code: Code, w: f32, order: usize) {
@@ -1255,7 +1313,11 @@ fn apply_region_overrides(
         }
         let text = sources.text(&segments[city.segment]);
         let between = text.get(city.end..region.start).unwrap_or("");
-        if between == ", " || between == "," {
+        // ", " once whitespace is collapsed, or ",".
+        let comma_gap = between
+            .strip_prefix(',')
+            .is_some_and(|gap| gap.bytes().all(|b| b.is_ascii_whitespace()));
+        if comma_gap {
             hits[i - 1].code = region_entry.code;
         }
     }
@@ -1366,6 +1428,18 @@ mod tests {
         );
         assert_eq!(
             tags(None, "Turkey raises rates", "Turkey raised rates."),
+            ["TR"]
+        );
+    }
+
+    #[test]
+    fn poultry_signs_across_any_whitespace() {
+        // " turkey" after a tab is still a story about turkeys.
+        assert!(tags(None, "Turkey prices rise", "Sales of turkey rose.").is_empty());
+        assert!(tags(None, "Turkey prices rise", "Sales of\tturkey rose.").is_empty());
+        assert!(tags(None, "Turkey prices rise", "Sales of\nturkey rose.").is_empty());
+        assert_eq!(
+            tags(None, "Turkey prices rise", "Sales ofturkey rose."),
             ["TR"]
         );
     }
@@ -1590,7 +1664,6 @@ mod tests {
         let mut copy = String::new();
         let mut segments = Vec::new();
         push_piece(
-            &mut copy,
             &mut segments,
             headline,
             Source::Headline,
@@ -1606,7 +1679,12 @@ mod tests {
         };
         segments
             .iter()
-            .map(|seg| (sources.text(seg).to_string(), seg.place, seg.caps))
+            .map(|seg| {
+                let text = sources.text(seg);
+                assert_eq!(text, text.trim_matches(is_gap), "{text:?}");
+                let words: Vec<&str> = text.split_ascii_whitespace().collect();
+                (words.join(" "), seg.place, seg.caps)
+            })
             .collect()
     }
 
@@ -1635,7 +1713,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Segments that lie in the story's own strings read the same as the copies.
+        /// Segments that lie in the story's own strings have the words of the copies.
         #[test]
         fn segments_read_as_the_collapsed_copy(headline in wire_text(), body in wire_text()) {
             proptest::prop_assert_eq!(
@@ -1668,7 +1746,15 @@ mod tests {
                 .segments
                 .iter()
                 .filter(|seg| seg.place == Place::Dateline)
-                .map(|seg| (sources.text(seg).to_string(), seg.scanned))
+                .map(|seg| {
+                    let text = sources.text(seg);
+                    let text = if seg.scanned {
+                        text.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
+                    } else {
+                        text.to_string()
+                    };
+                    (text, seg.scanned)
+                })
                 .collect();
             let collapsed = first.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
             match found.as_slice() {
@@ -1681,28 +1767,134 @@ mod tests {
     }
 
     #[test]
+    fn paragraph_breaks() {
+        for line in [
+            "", " a", "\ta", "a", "\u{a0}", "\u{a0}a", "\x0b", "\x0ba", "\r", "é",
+        ] {
+            let expected = line.starts_with([' ', '\t']) || line.trim().is_empty();
+            assert_eq!(breaks(line), expected, "{line:?}");
+        }
+    }
+
+    #[test]
     fn wrapped_and_indented_paragraphs_are_copied() {
         let body = "    The bank of the\nUnited States\n    said.\n\nOne line.";
         assert_eq!(segments_of("A  B", body), copied_segments("A  B", body));
         let mut copy = String::new();
         let mut segments = Vec::new();
-        push_body(&mut copy, &mut segments, "One line.\n\nTwo  spaces.");
+        push_body(&mut copy, &mut segments, "One  line.\n\nTwo\nlines.\n");
         assert_eq!(segments[0].source, Source::Body);
         assert_eq!(segments[1].source, Source::Copy);
-        assert_eq!(copy, "Two spaces.");
+        assert_eq!(copy, "Two lines.");
     }
 
-    #[test]
-    fn single_spaced_lines_are_copied_as_the_word_loop_would_write_them() {
-        for line in [
-            "a b c", "Iraq", "", " a", "a ", "a  b", "a\tb", "a\u{b}b", "é ü",
-        ] {
-            let words: Vec<&str> = line.split_ascii_whitespace().collect();
-            assert_eq!(
-                single_spaced(line.as_bytes()),
-                !words.is_empty() && words.join(" ") == line,
-                "{line:?}"
-            );
+    /// The story with every piece written as the words of its segments, one space apart, a
+    /// paragraph a line: what the tagger reads in the story, with nothing left to collapse.
+    fn collapsed_story(story: &Story) -> Story {
+        let copied = copied_segments(story.headline.as_deref().unwrap_or(""), &story.body);
+        let body: Vec<&str> = copied
+            .iter()
+            .filter(|(_, place, _)| *place != Place::Headline)
+            .map(|(text, _, _)| text.as_str())
+            .collect();
+        Story {
+            headline: story
+                .headline
+                .as_ref()
+                .map(|h| h.split_ascii_whitespace().collect::<Vec<_>>().join(" ")),
+            body: body.join("\n\n"),
+            dateline: story.dateline.clone(),
+            ..Story::default()
+        }
+    }
+
+    fn spaced_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let gap = prop_oneof![
+            Just(" "),
+            Just("  "),
+            Just("\t"),
+            Just("\n"),
+            Just(" \n"),
+            Just("\n\n"),
+            Just("\n    "),
+            Just("\r\n"),
+            Just("\x0c"),
+        ];
+        let word = prop_oneof![
+            Just("New"),
+            Just("York"),
+            Just("New York"),
+            Just("US"),
+            Just("U.S."),
+            Just("Michael"),
+            Just("Jordan"),
+            Just("Mr"),
+            Just("Turkey"),
+            Just("turkey"),
+            Just("prices"),
+            Just("Turkey prices"),
+            Just("meat"),
+            Just("poultry"),
+            Just("London,"),
+            Just("Paris,"),
+            Just("Ontario"),
+            Just("Texas"),
+            Just("Georgia"),
+            Just("LET"),
+            Just("Iraqis"),
+            Just("Papua"),
+            Just("Guinea"),
+            Just("the"),
+            Just("said"),
+            Just("\u{e9}"),
+            Just("\u{a0}"),
+        ];
+        proptest::collection::vec((gap, word), 0..14)
+            .prop_map(|v| v.into_iter().map(|(g, w)| format!("{g}{w}")).collect())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+        /// Lines read where they lie, whitespace runs as one space, give the mentions that
+        /// the story rewritten with single spaces gives.
+        #[test]
+        fn whitespace_runs_read_as_one_space(
+            headline in spaced_text(),
+            body in spaced_text(),
+            dateline in proptest::option::of(spaced_text()),
+        ) {
+            let tagger = tagger();
+            let story = Story {
+                headline: Some(headline),
+                body,
+                dateline,
+                ..Story::default()
+            };
+            let collapsed = collapsed_story(&story);
+            proptest::prop_assert_eq!(tagger.explain(&story), tagger.explain(&collapsed));
+            proptest::prop_assert_eq!(tagger.tag(&story), tagger.tag(&collapsed));
+        }
+    }
+
+    proptest::proptest! {
+        /// The cursor finds what a search from each position finds.
+        #[test]
+        fn capital_cursor_agrees_with_the_search(
+            text in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'A', b' ', b'Z', 0x80, 0xC3, b'0']),
+                0..40,
+            ),
+            steps in proptest::collection::vec(0..12usize, 0..20),
+        ) {
+            let mut cursor = CapitalCursor::new(&text);
+            let mut pos = 0;
+            for step in steps {
+                let found = cursor.next_from(pos);
+                proptest::prop_assert_eq!(found, next_capital(&text, pos), "at {}", pos);
+                // The scan moves on from a capital or anywhere past it.
+                pos = found.map_or(pos + step, |f| f + 1 + step);
+            }
         }
     }
 }
