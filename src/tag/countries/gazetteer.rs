@@ -7,16 +7,17 @@
 //! - `countries.tsv`: generated from mledoze/countries (ODbL) by `scripts/build_gazetteer.py`;
 //! - `cities.tsv`: generated from GeoNames cities15000 (CC BY 4.0) by the same script.
 //!
-//! Everything but the dateline-only cities goes into one Aho-Corasick automaton (ASCII case
-//! folded, leftmost-longest so "New Mexico" beats "Mexico"); the case rules are applied to each
-//! match afterwards, because case matters only for some names ("US" vs "us", "Turkey" vs
-//! "turkey").
+//! Everything but the dateline-only cities goes into one Aho-Corasick DFA (ASCII case folded,
+//! leftmost-longest so "New Mexico" beats "Mexico"); the case rules are applied to each match
+//! afterwards, because case matters only for some names ("US" vs "us", "Turkey" vs "turkey").
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind, StartKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
@@ -89,13 +90,20 @@ pub(crate) struct Entry {
 
 /// The loaded gazetteer, built once and then only read.
 pub(crate) struct Gazetteer {
-    pub(crate) automaton: AhoCorasick,
-    /// Entry of each automaton pattern.
+    /// Walked directly (see [`Gazetteer::longest_at`]): a search is a few steps from a word
+    /// start, which the general search API would cost more to set up than to run.
+    automaton: DFA,
+    /// The automaton's anchored start state.
+    start: StateID,
+    /// Entry of each automaton pattern (index = pattern ID), then the entries reachable only
+    /// through `by_key` (dateline-only cities).
     pub(crate) entries: Vec<Entry>,
-    /// Every name (including dateline-only cities), by folded key, for whole-dateline lookup.
-    pub(crate) by_key: HashMap<String, Slot, BuildHasherDefault<KeyHasher>>,
-    /// Entries reachable only through `by_key` (dateline-only cities).
-    pub(crate) dateline_entries: Vec<Entry>,
+    /// The automaton's patterns, to check the walk against the search API.
+    #[cfg(test)]
+    patterns: Vec<String>,
+    /// Every name (including dateline-only cities), by folded key, for whole-dateline lookup:
+    /// the index of its entry.
+    by_key: HashMap<String, usize, BuildHasherDefault<KeyHasher>>,
     /// Bloom filter of the (lower-cased) first words of the patterns, a word being a run of
     /// ASCII letters and digits: most capitalised words are turned away here without
     /// running the automaton.
@@ -178,34 +186,41 @@ impl Gazetteer {
 
         let mut patterns: Vec<String> = Vec::new();
         let mut entries: Vec<Entry> = Vec::new();
-        let mut dateline_entries: Vec<Entry> = Vec::new();
-        let mut index: HashMap<String, Slot, BuildHasherDefault<KeyHasher>> = HashMap::default();
+        let mut dateline_entries: Vec<(String, Entry)> = Vec::new();
+        let mut index: HashMap<String, usize, BuildHasherDefault<KeyHasher>> = HashMap::default();
         for k in &order {
             let Some((entry, spellings)) = by_key.remove(k) else {
                 continue;
             };
             if entry.kind == Kind::Dateline {
-                index.insert(k.clone(), Slot::Dateline(dateline_entries.len()));
-                dateline_entries.push(entry);
+                dateline_entries.push((k.clone(), entry));
                 continue;
             }
-            index.insert(k.clone(), Slot::Pattern(entries.len()));
+            index.insert(k.clone(), entries.len());
             for s in spellings {
                 patterns.push(s);
                 entries.push(entry.clone());
             }
         }
-        let automaton = AhoCorasickBuilder::new()
+        for (k, entry) in dateline_entries {
+            index.insert(k, entries.len());
+            entries.push(entry);
+        }
+        let build_error = |message: String| TableError::Parse {
+            path: "gazetteer".into(),
+            line: 0,
+            message,
+        };
+        let automaton = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             .start_kind(StartKind::Anchored)
-            .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(&patterns)
-            .map_err(|e| TableError::Parse {
-                path: "gazetteer".into(),
-                line: 0,
-                message: e.to_string(),
-            })?;
+            .map_err(|e| build_error(e.to_string()))?;
+        let start = automaton
+            .start_state(Anchored::Yes)
+            .map_err(|e| build_error(e.to_string()))?;
         let mut first_words = vec![0u64; FIRST_WORD_BITS / 64];
         for p in &patterns {
             let word = leading_word(p.as_bytes());
@@ -218,10 +233,52 @@ impl Gazetteer {
         Ok(Gazetteer {
             first_words,
             automaton,
+            start,
             entries,
+            #[cfg(test)]
+            patterns,
             by_key: index,
-            dateline_entries,
         })
+    }
+
+    /// The longest name (leftmost-longest, ASCII case ignored) that `text` starts with, a
+    /// run of ASCII whitespace read as one space: where it ends and the index of its entry.
+    /// The same as an anchored search of the automaton over the text with its whitespace
+    /// collapsed, without the search API's set-up. `text` must not end with whitespace.
+    #[inline]
+    pub(crate) fn longest_at(&self, text: &[u8]) -> Option<(usize, usize)> {
+        let dfa = &self.automaton;
+        let mut sid = self.start;
+        let mut found = None;
+        // Bytes read from `text`, and bytes fed to the automaton.
+        let (mut at, mut fed) = (0, 0);
+        while let Some(&b) = text.get(at) {
+            at += 1;
+            let b = if b.is_ascii_whitespace() {
+                while text.get(at).is_some_and(u8::is_ascii_whitespace) {
+                    at += 1;
+                }
+                b' '
+            } else {
+                b
+            };
+            fed += 1;
+            sid = dfa.next_state(Anchored::Yes, sid, b);
+            if dfa.is_special(sid) {
+                if dfa.is_dead(sid) {
+                    break;
+                }
+                if dfa.is_match(sid) {
+                    let pattern = dfa.match_pattern(sid, 0);
+                    // A match state may also carry a shorter name that would start later
+                    // (reached through a failure transition): not a match at the start.
+                    if dfa.pattern_len(pattern) == fed {
+                        found = Some((at, pattern.as_usize()));
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// Whether any pattern can start at the beginning of `text`.
@@ -234,6 +291,7 @@ impl Gazetteer {
     /// letter or digit is not filtered.
     /// Also returns the length of that leading word, which the caller skips when no pattern
     /// can start.
+    #[inline(always)]
     pub(crate) fn may_start(&self, text: &[u8]) -> (bool, usize) {
         // The leading word's first 8 bytes and its length, found 8 bytes at a time: most
         // words fit in one chunk, and the rest are only counted.
@@ -251,34 +309,31 @@ impl Gazetteer {
         }
         // Letters lower-case with one OR per byte; digits already have that bit.
         let head = low_bytes(x | LOWER_BITS, run);
+        if self.has_first_word(word_key(head, len)) {
+            return (true, len);
+        }
         let plural = len > 1
             && text[len - 1] == b's'
             && self.has_first_word(word_key(low_bytes(head, len - 1), len - 1));
-        (plural || self.has_first_word(word_key(head, len)), len)
+        (plural, len)
     }
 
+    #[inline(always)]
     fn has_first_word(&self, hash: u64) -> bool {
         let [a, b] = word_bits(hash);
         self.first_words[a / 64] & (1 << (a % 64)) != 0
             && self.first_words[b / 64] & (1 << (b % 64)) != 0
     }
 
-    /// The entry whose folded name is exactly `key` (see [`fold_key`]).
-    pub(crate) fn lookup(&self, key: &str) -> Option<&Entry> {
-        match *self.by_key.get(key)? {
-            Slot::Pattern(i) => self.entries.get(i),
-            Slot::Dateline(i) => self.dateline_entries.get(i),
-        }
+    /// The index of the entry whose folded name is exactly `key` (see [`fold_key`]).
+    pub(crate) fn lookup(&self, key: &str) -> Option<usize> {
+        self.by_key.get(key).copied()
     }
-}
 
-/// Where a name's entry lives.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Slot {
-    /// Index into `entries` (the automaton's patterns).
-    Pattern(usize),
-    /// Index into `dateline_entries`.
-    Dateline(usize),
+    /// The entry at `index`, as [`Gazetteer::lookup`] and [`Gazetteer::longest_at`] give it.
+    pub(crate) fn entry(&self, index: usize) -> &Entry {
+        &self.entries[index]
+    }
 }
 
 /// The hasher of [`Gazetteer::by_key`]: its keys are short names looked up a few times per
@@ -324,10 +379,11 @@ fn leading_word(text: &[u8]) -> &[u8] {
 
 /// The filter key of a run of ASCII letters and digits: its length and its first 8 bytes
 /// lower-cased (`head`, packed little-endian). Longer words that share both share a key,
-/// which only lets a few more words through to the automaton.
+/// which only lets a few more words through to the automaton. Only its top 32 bits are
+/// used (see [`word_bits`]), the best mixed of a product.
+#[inline(always)]
 fn word_key(head: u64, len: usize) -> u64 {
-    let h = (head ^ (len as u64).rotate_right(8)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    h ^ (h >> 29)
+    (head ^ (len as u64).rotate_right(8)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// [`word_key`] of a whole word, as the table is built.
@@ -338,10 +394,13 @@ fn word_key_of(word: &[u8]) -> u64 {
     )
 }
 
-/// The two filter bits of a word hash.
+/// The two filter bits of a word hash: its top two 16-bit quarters, no further multiply.
+#[inline(always)]
 fn word_bits(h: u64) -> [usize; 2] {
-    let spread = |k: u64| (h.wrapping_mul(k) >> 48) as usize % FIRST_WORD_BITS;
-    [spread(0x9e37_79b9_7f4a_7c15), spread(0xc2b2_ae3d_27d4_eb4f)]
+    [
+        (h >> 48) as usize % FIRST_WORD_BITS,
+        (h >> 32) as usize % FIRST_WORD_BITS,
+    ]
 }
 
 /// One table row; `Ok(None)` for rows with nothing to add, the bool is true for `stop` rows.
@@ -452,6 +511,19 @@ pub(crate) fn fold(s: &str) -> String {
 /// The lookup key of a name: diacritics stripped, lowercased, whitespace collapsed.
 pub(crate) fn fold_key(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    fold_key_into(s, &mut out);
+    out
+}
+
+/// [`fold_key`] into `out` (cleared first), whose buffer is reused.
+pub(crate) fn fold_key_into(s: &str, out: &mut String) {
+    out.clear();
+    if is_tidy_ascii(s.as_bytes()) {
+        // The usual dateline place: lowercasing is all there is to do.
+        out.push_str(s);
+        out.make_ascii_lowercase();
+        return;
+    }
     if s.is_ascii() {
         // Nothing to strip, and ASCII lowercasing is all the lowercasing there is. One pass
         // over the bytes; the ASCII whitespace of `char::is_whitespace` is 9..=13 and space.
@@ -467,7 +539,7 @@ pub(crate) fn fold_key(s: &str) -> String {
             gap = false;
             out.push(char::from(b.to_ascii_lowercase()));
         }
-        return out;
+        return;
     }
     for word in fold(s).split_whitespace() {
         if !out.is_empty() {
@@ -475,7 +547,22 @@ pub(crate) fn fold_key(s: &str) -> String {
         }
         out.extend(word.chars().flat_map(char::to_lowercase));
     }
-    out
+}
+
+/// ASCII whose whitespace is single spaces between words (none of 9..=13, which
+/// `char::is_whitespace` also counts), or empty.
+fn is_tidy_ascii(bytes: &[u8]) -> bool {
+    let bad =
+        |a: u8, b: u8| !a.is_ascii() || (b'\t'..=b'\r').contains(&a) || (a == b' ' && b == b' ');
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return true;
+    };
+    // One fold with no early exit: a place name is a few bytes.
+    let flaws = bytes
+        .iter()
+        .zip(&bytes[1..])
+        .fold(0u8, |flaws, (&a, &b)| flaws | u8::from(bad(a, b)));
+    flaws == 0 && first != b' ' && last != b' ' && !bad(last, 0)
 }
 
 #[cfg(test)]
@@ -486,14 +573,18 @@ mod tests {
     fn embedded_tables_load() {
         let g = Gazetteer::embedded().unwrap();
         assert!(g.entries.len() > 2000, "{}", g.entries.len());
-        let e = g.lookup("new york").expect("New York");
+        let e = g.entry(g.lookup("new york").expect("New York"));
         assert_eq!(e.code, Some(Code(*b"US")));
+        // Dateline-only cities come after the patterns.
+        let i = g.lookup("baghlan").expect("Baghlan");
+        assert!(i >= g.patterns.len());
+        assert_eq!(g.entry(i).kind, Kind::Dateline);
     }
 
     #[test]
     fn first_word_filter_passes_every_pattern_start() {
         let g = Gazetteer::embedded().unwrap();
-        for entry in &g.entries {
+        for entry in &g.entries[..g.patterns.len()] {
             for text in [
                 entry.name.clone(),
                 entry.name.to_uppercase(),
@@ -508,6 +599,64 @@ mod tests {
         assert_eq!(g.may_start(b"Qwxzy said"), (false, 5));
         assert_eq!(g.may_start(b""), (false, 0));
         assert_eq!(g.may_start("\u{c9}tats".as_bytes()), (true, 0));
+    }
+
+    /// The walk of the DFA finds what an anchored leftmost-longest search of the same
+    /// patterns finds.
+    #[test]
+    fn walk_agrees_with_the_search_api() {
+        use aho_corasick::{AhoCorasickBuilder, AhoCorasickKind, Input};
+        let g = Gazetteer::embedded().unwrap();
+        let search = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Anchored)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&g.patterns)
+            .unwrap();
+        let check = |text: &str| {
+            let input = Input::new(text).anchored(Anchored::Yes);
+            let expected = search
+                .find(input)
+                .map(|m| (m.end(), m.pattern().as_usize()));
+            assert_eq!(g.longest_at(text.as_bytes()), expected, "{text:?}");
+            // With its gaps widened, the text has the same names, ending further on.
+            if !text.ends_with(|c: char| c.is_ascii_whitespace()) {
+                let wide = text.replace(' ', " \t\n ");
+                let widened =
+                    expected.map(|(end, p)| (end + 3 * text[..end].matches(' ').count(), p));
+                assert_eq!(g.longest_at(wide.as_bytes()), widened, "{wide:?}");
+            }
+        };
+        let mut texts: Vec<String> = Vec::new();
+        for p in &g.patterns {
+            let cut = p.char_indices().map(|(i, _)| i).nth(3).unwrap_or(p.len());
+            texts.extend([
+                p.clone(),
+                p.to_uppercase(),
+                format!("{p} said"),
+                format!("{p}s"),
+                format!("{}x", &p[..cut]),
+                p[..cut].to_string(),
+                format!("{p} {p}"),
+            ]);
+        }
+        texts.extend(
+            [
+                "",
+                " ",
+                "New",
+                "New ",
+                "New York-based",
+                "Papua New",
+                "U.S.A.",
+                "\u{e9}",
+            ]
+            .map(String::from),
+        );
+        for text in &texts {
+            check(text);
+        }
     }
 
     #[test]
@@ -554,7 +703,7 @@ mod tests {
             ("cities.tsv", ""),
         ])
         .unwrap();
-        let e = g.lookup("georgia").expect("Georgia");
+        let e = g.entry(g.lookup("georgia").expect("Georgia"));
         assert_eq!(e.alt, Some(Code(*b"US")));
         assert!(e.flags.person);
         assert!(g.lookup("island").is_none());
@@ -587,6 +736,13 @@ mod tests {
             " \r\n\x0c",
             "a\x1cb\x1f",
             "St. John's ",
+            "SALVADOR",
+            "New  York",
+            " Paris",
+            "Sao\x0bPaulo",
+            "a\r",
+            "Caf\u{e9}",
+            "x",
         ] {
             let general: String = {
                 let mut out = String::new();

@@ -32,13 +32,14 @@ pub(crate) mod gazetteer;
 
 use std::path::PathBuf;
 
-use aho_corasick::{Anchored, Input};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TableError;
 use crate::model::Story;
 
-use gazetteer::{fold_key, Code, Entry, Gazetteer, Kind};
+use crate::text::packed::{load8, HIGH_BITS, ONES};
+
+use gazetteer::{fold_key_into, Code, Entry, Gazetteer, Kind};
 
 /// `[tag.countries]` settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,32 +136,91 @@ impl Place {
     }
 }
 
-/// A stretch of the scan buffer with one place and one case style.
+/// The string a segment lies in: the story's own where the piece is one line (a normalised
+/// story's every paragraph), else the copy made of the lines joined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Source {
+    Dateline,
+    Headline,
+    Body,
+    Copy,
+}
+
+/// A stretch of text with one place and one case style, read as its words with one space
+/// between each two (wire copy breaks lines inside names): it starts and ends with a word,
+/// and every rule that looks at whitespace takes a run of ASCII whitespace for one space
+/// (the gazetteer walk, the words before and after a name, "City, Region", the exact-case
+/// rule, the signs of a story about poultry), so a line needs no copy to read so.
 #[derive(Debug, Clone, Copy)]
 struct Segment {
+    source: Source,
+    /// Byte range in the source string.
     start: usize,
     end: usize,
     place: Place,
     /// No lower-case letters: case says nothing here.
     caps: bool,
+    /// Scanned for names: all but a dateline place that was looked up whole.
+    scanned: bool,
+}
+
+/// The strings segments lie in.
+#[derive(Clone, Copy)]
+struct Sources<'a> {
+    dateline: &'a str,
+    headline: &'a str,
+    body: &'a str,
+    copy: &'a str,
+}
+
+impl<'a> Sources<'a> {
+    fn text(&self, seg: &Segment) -> &'a str {
+        let source = match seg.source {
+            Source::Dateline => self.dateline,
+            Source::Headline => self.headline,
+            Source::Body => self.body,
+            Source::Copy => self.copy,
+        };
+        source.get(seg.start..seg.end).unwrap_or("")
+    }
 }
 
 /// An accepted mention.
 #[derive(Debug, Clone, Copy)]
-struct Hit<'g> {
+struct Hit {
+    /// Index of its segment; `start` and `end` are byte offsets in that segment's text.
+    segment: usize,
     start: usize,
     end: usize,
     place: Place,
-    entry: &'g Entry,
+    /// Index of its gazetteer entry.
+    entry: usize,
     /// Set when a following region ("London, Ontario") overrides the entry's country, or when
     /// the story settles an ambiguous name.
     code: Option<Code>,
 }
 
-impl Hit<'_> {
-    fn weight(&self) -> f32 {
-        self.place.weight() * kind_weight(self.entry.kind)
+impl Hit {
+    fn weight(&self, entry: &Entry) -> f32 {
+        self.place.weight() * kind_weight(entry.kind)
     }
+}
+
+/// Per-thread buffers for tagging, so that a story allocates none of them.
+#[derive(Default)]
+struct Scratch {
+    /// Whitespace-collapsed copies of the pieces that are not single-spaced already.
+    copy: String,
+    segments: Vec<Segment>,
+    hits: Vec<Hit>,
+    /// A folded dateline key.
+    key: String,
+    /// Per country: score and index of its first hit.
+    scores: Vec<(Code, f32, usize)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 impl CountryTagger {
@@ -176,196 +236,255 @@ impl CountryTagger {
     }
 
     /// ISO 3166-1 alpha-2 codes, most salient first.
+    // Out of line, so that profiles show it as a stage of its own.
+    #[inline(never)]
     pub fn tag(&self, story: &Story) -> Vec<String> {
-        let scored = self.scored(story);
-        let top = scored.first().map_or(0.0, |(_, s)| *s);
-        let mut out: Vec<String> = scored
-            .iter()
-            .filter(|(_, score)| *score >= self.threshold && *score >= RELATIVE * top)
-            .map(|(code, _)| code.as_str().to_string())
-            .collect();
-        if out.is_empty() && top >= FLOOR {
-            out.extend(
-                scored
-                    .iter()
-                    .take_while(|(_, s)| *s >= top)
-                    .map(|(code, _)| code.as_str().to_string()),
-            );
-        }
-        out
+        self.with_scores(story, |scored| {
+            let top = scored.first().map_or(0.0, |(_, s, _)| *s);
+            let mut out: Vec<String> = scored
+                .iter()
+                .filter(|(_, score, _)| *score >= self.threshold && *score >= RELATIVE * top)
+                .map(|(code, _, _)| code.as_str().to_string())
+                .collect();
+            if out.is_empty() && top >= FLOOR {
+                out.extend(
+                    scored
+                        .iter()
+                        .take_while(|(_, s, _)| *s >= top)
+                        .map(|(code, _, _)| code.as_str().to_string()),
+                );
+            }
+            out
+        })
     }
 
     /// Every country with any evidence and its score, highest first (ties: first mentioned).
     pub fn scores(&self, story: &Story) -> Vec<(String, f32)> {
-        self.scored(story)
-            .into_iter()
-            .map(|(c, s)| (c.as_str().to_string(), s))
-            .collect()
+        self.with_scores(story, |scored| {
+            scored
+                .iter()
+                .map(|(c, s, _)| (c.as_str().to_string(), *s))
+                .collect()
+        })
     }
 
     /// Each accepted mention: (country, where, what, weight). For debugging and tuning.
     pub fn explain(&self, story: &Story) -> Vec<Mention> {
-        self.hits(story)
-            .iter()
-            .filter_map(|h| {
-                let code = h.code.or(h.entry.code)?;
-                Some(Mention {
-                    country: code.as_str().to_string(),
-                    alternative: h.entry.alt.map(|a| a.as_str().to_string()),
-                    place: match h.place {
-                        Place::Dateline => "dateline".to_string(),
-                        Place::Headline => "headline".to_string(),
-                        Place::Para(n) => format!("paragraph {n}"),
-                    },
-                    kind: format!("{:?}", h.entry.kind).to_lowercase(),
-                    name: h.entry.name.clone(),
-                    weight: h.place.weight() * kind_weight(h.entry.kind),
+        SCRATCH.with_borrow_mut(|scratch| {
+            self.find_hits(story, scratch);
+            scratch
+                .hits
+                .iter()
+                .filter_map(|h| {
+                    let entry = self.gazetteer.entry(h.entry);
+                    let code = h.code.or(entry.code)?;
+                    Some(Mention {
+                        country: code.as_str().to_string(),
+                        alternative: entry.alt.map(|a| a.as_str().to_string()),
+                        place: match h.place {
+                            Place::Dateline => "dateline".to_string(),
+                            Place::Headline => "headline".to_string(),
+                            Place::Para(n) => format!("paragraph {n}"),
+                        },
+                        kind: format!("{:?}", entry.kind).to_lowercase(),
+                        name: entry.name.clone(),
+                        weight: h.weight(entry),
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
-    fn hits(&self, story: &Story) -> Vec<Hit<'_>> {
-        let mut text = String::with_capacity(story.body.len() + 128);
-        let mut segments: Vec<Segment> = Vec::with_capacity(16);
-        let mut hits: Vec<Hit<'_>> = Vec::with_capacity(16);
+    /// Calls `f` with every country with any evidence, its score and the index of its first
+    /// hit, highest score first (ties: first mentioned).
+    fn with_scores<R>(&self, story: &Story, f: impl FnOnce(&[(Code, f32, usize)]) -> R) -> R {
+        SCRATCH.with_borrow_mut(|scratch| {
+            self.find_hits(story, scratch);
+            let Scratch { hits, scores, .. } = scratch;
+            scores.clear();
+            for (i, h) in hits.iter().enumerate() {
+                let entry = self.gazetteer.entry(h.entry);
+                if let Some(code) = h.code.or(entry.code) {
+                    add_score(scores, code, h.weight(entry), i);
+                }
+            }
+            // No two countries share a first hit: the order is total, so an unstable sort
+            // gives the one answer.
+            scores.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
+            f(scores)
+        })
+    }
 
-        if let Some(dateline) = story.dateline.as_deref() {
-            self.dateline_hits(dateline, &mut text, &mut segments, &mut hits);
-        }
-        if let Some(headline) = story.headline.as_deref() {
-            push_segment(&mut text, &mut segments, headline, Place::Headline);
-        }
-        push_body(&mut text, &mut segments, &story.body);
+    /// The accepted mentions of the story, in text order, into `scratch.hits`.
+    fn find_hits(&self, story: &Story, scratch: &mut Scratch) {
+        let Scratch {
+            copy,
+            segments,
+            hits,
+            key,
+            ..
+        } = scratch;
+        copy.clear();
+        segments.clear();
+        hits.clear();
+        let dateline = story.dateline.as_deref().unwrap_or("");
+        let headline = story.headline.as_deref().unwrap_or("");
+        self.dateline_hits(dateline, segments, hits, key);
+        push_piece(segments, headline, Source::Headline, 0, Place::Headline);
+        push_body(copy, segments, &story.body);
 
+        let sources = Sources {
+            dateline,
+            headline,
+            body: &story.body,
+            copy,
+        };
         // Names found to be people anywhere in the story are people everywhere in it
         // ("Michael Jordan ... Jordan said").
         let mut people: Vec<&str> = Vec::new();
-        for seg in &segments {
-            self.scan(&text, seg, &mut hits, &mut people);
-        }
-        if !people.is_empty() {
-            hits.retain(|h| !h.entry.flags.person || !people.contains(&h.entry.name.as_str()));
-        }
-        apply_region_overrides(&text, &mut hits);
-        resolve_ambiguous(&mut hits);
-        hits
-    }
-
-    fn scored(&self, story: &Story) -> Vec<(Code, f32)> {
-        let hits = self.hits(story);
-        let mut scores: Vec<(Code, f32, usize)> = Vec::new();
-        for (i, h) in hits.iter().enumerate() {
-            if let Some(code) = h.code.or(h.entry.code) {
-                add_score(&mut scores, code, h.weight(), i);
+        for (i, seg) in segments.iter().enumerate() {
+            if seg.scanned {
+                self.scan(&sources, segments, i, hits, &mut people);
             }
         }
-        scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
-        scores.into_iter().map(|(c, s, _)| (c, s)).collect()
+        let g = &self.gazetteer;
+        if !people.is_empty() {
+            hits.retain(|h| {
+                let entry = g.entry(h.entry);
+                !entry.flags.person || !people.contains(&entry.name.as_str())
+            });
+        }
+        apply_region_overrides(g, &sources, segments, hits);
+        resolve_ambiguous(g, hits);
     }
 
     /// The dateline place ("SALVADOR, Feb 26 -" -> "SALVADOR") looked up whole, with a region
     /// after it taking precedence ("PORTLAND, Maine"); an unknown place is scanned like text.
-    fn dateline_hits<'g>(
-        &'g self,
+    fn dateline_hits(
+        &self,
         dateline: &str,
-        text: &mut String,
         segments: &mut Vec<Segment>,
-        hits: &mut Vec<Hit<'g>>,
+        hits: &mut Vec<Hit>,
+        key: &mut String,
     ) {
-        let cleaned = dateline
-            .trim()
+        let lead = dateline.len() - dateline.trim_start().len();
+        let cleaned = dateline[lead..]
+            .trim_end()
             .trim_end_matches(['-', '\u{2013}', '\u{2014}']);
-        let mut parts = cleaned.split(',');
-        let place = parts.next().unwrap_or("").trim();
+        // The parts between commas: a byte search, as a dateline is a few bytes.
+        let comma = |s: &str| s.bytes().position(|b| b == b',');
+        let (first, rest) = match comma(cleaned) {
+            Some(i) => (&cleaned[..i], Some(&cleaned[i + 1..])),
+            None => (cleaned, None),
+        };
+        let place = first.trim();
         if place.is_empty() {
             return;
         }
-        let region = parts
-            .next()
-            .map(|r| fold_key(r.trim().trim_end_matches('.')))
-            .and_then(|k| self.gazetteer.lookup(&k).or_else(|| self.abbreviation(&k)))
-            .filter(|e| {
+        let place_start = lead + (first.len() - first.trim_start().len());
+        let g = &self.gazetteer;
+        let region = rest
+            .map(|r| comma(r).map_or(r, |i| &r[..i]))
+            .and_then(|r| {
+                fold_key_into(r.trim().trim_end_matches('.'), key);
+                g.lookup(key).or_else(|| self.abbreviation(key))
+            })
+            .filter(|&r| {
+                let e = g.entry(r);
                 matches!(e.kind, Kind::State | Kind::Name | Kind::Dateline) && e.code.is_some()
             });
-        let found = self.gazetteer.lookup(&fold_key(place));
-        let start = text.len();
-        match (found, region) {
-            (Some(e), region) if e.kind != Kind::Ignore => {
-                text.push_str(place);
-                hits.push(Hit {
-                    start,
-                    end: text.len(),
-                    place: Place::Dateline,
-                    entry: e,
-                    code: region.and_then(|r| r.code),
-                });
-                text.push('\n');
+        fold_key_into(place, key);
+        let found = g.lookup(key);
+        let (entry, code) = match (found, region) {
+            (Some(e), region) if g.entry(e).kind != Kind::Ignore => {
+                (e, region.and_then(|r| g.entry(r).code))
             }
-            (_, Some(r)) => {
-                text.push_str(place);
-                hits.push(Hit {
-                    start,
-                    end: text.len(),
-                    place: Place::Dateline,
-                    entry: r,
-                    code: None,
-                });
-                text.push('\n');
+            (_, Some(r)) => (r, None),
+            _ => {
+                push_piece(
+                    segments,
+                    place,
+                    Source::Dateline,
+                    place_start,
+                    Place::Dateline,
+                );
+                return;
             }
-            _ => push_segment(text, segments, place, Place::Dateline),
-        }
+        };
+        // The place as written, not scanned: a segment only for the story-wide checks.
+        hits.push(Hit {
+            segment: segments.len(),
+            start: 0,
+            end: place.len(),
+            place: Place::Dateline,
+            entry,
+            code,
+        });
+        segments.push(Segment {
+            source: Source::Dateline,
+            start: place_start,
+            end: place_start + place.len(),
+            place: Place::Dateline,
+            caps: false,
+            scanned: false,
+        });
     }
 
-    /// "Ga" for "Ga." and such: state abbreviations are stored with their dot.
-    fn abbreviation(&self, key: &str) -> Option<&Entry> {
+    /// "Ga" for "Ga." and such: state abbreviations are stored with their dot. Appends the
+    /// dot to `key`.
+    fn abbreviation(&self, key: &mut String) -> Option<usize> {
         if key.is_empty() || key.len() > 6 {
             return None;
         }
-        let mut k = String::with_capacity(key.len() + 1);
-        k.push_str(key);
-        k.push('.');
-        self.gazetteer.lookup(&k)
+        key.push('.');
+        self.gazetteer.lookup(key)
     }
 
-    /// Find the gazetteer names in one segment and keep those the rules accept.
+    /// Find the gazetteer names in segment `index` and keep those the rules accept.
     fn scan<'g>(
         &'g self,
-        text: &str,
-        seg: &Segment,
-        hits: &mut Vec<Hit<'g>>,
+        sources: &Sources<'_>,
+        segments: &[Segment],
+        index: usize,
+        hits: &mut Vec<Hit>,
         people: &mut Vec<&'g str>,
     ) {
         // Names start at word starts only, and with a capital letter (every word qualifies in
         // a segment in capitals): one anchored search per such word, never inside "focus" or
         // "Nigeria", never on lower-case words. The byte scan jumps from capital to capital.
+        let seg = &segments[index];
+        let text = sources.text(seg);
         let bytes = text.as_bytes();
-        let end = seg.end.min(bytes.len());
-        let mut pos = seg.start;
+        let end = bytes.len();
+        let mut capitals = CapitalCursor::new(bytes);
+        let mut pos = 0;
         while pos < end {
-            let Some(next) = next_capital(bytes, pos, end) else {
+            let Some(next) = capitals.next_from(pos) else {
                 break;
             };
             pos = next;
-            let starts_word = pos == seg.start || !ends_word_char(text, pos);
+            let starts_word = pos == 0 || !ends_word_char(text, pos);
             let upper = bytes[pos].is_ascii_uppercase()
                 || text[pos..].chars().next().is_some_and(char::is_uppercase);
             let mut word_len = 0;
             if starts_word && upper {
-                let (may, len) = self.gazetteer.may_start(&bytes[pos..end]);
+                let (may, len) = self.gazetteer.may_start(&bytes[pos..]);
                 word_len = len;
-                if let Some((e, entry)) = may.then(|| self.match_at(text, pos, end)).flatten() {
+                if let Some((e, entry)) = may.then(|| self.match_at(text, pos)).flatten() {
                     let s = pos;
                     pos = e;
-                    match accept(text, s, e, entry, seg.caps) {
+                    let poultry = || about_poultry(sources, segments);
+                    let name = &self.gazetteer.entry(entry).name;
+                    match accept(text, s, e, self.gazetteer.entry(entry), seg.caps, poultry) {
                         Verdict::Place => hits.push(Hit {
+                            segment: index,
                             start: s,
                             end: e,
                             place: seg.place,
                             entry,
                             code: None,
                         }),
-                        Verdict::Person => people.push(&entry.name),
+                        Verdict::Person => people.push(name),
                         Verdict::Word => {}
                     }
                     continue;
@@ -382,44 +501,49 @@ impl CountryTagger {
         }
     }
 
-    /// The longest gazetteer name starting at `pos` and ending at a word end; ignored phrases
-    /// are returned too (`accept` turns them down so the caller just skips them). Callers
-    /// ask [`Gazetteer::may_start`] first.
-    fn match_at(&self, text: &str, pos: usize, end: usize) -> Option<(usize, &Entry)> {
+    /// The longest gazetteer name starting at `pos` and ending at a word end, with the index
+    /// of its entry; ignored phrases are returned too (`accept` turns them down so the caller
+    /// just skips them). Callers ask [`Gazetteer::may_start`] first.
+    #[inline]
+    fn match_at(&self, text: &str, pos: usize) -> Option<(usize, usize)> {
         let g = &self.gazetteer;
-        let input = Input::new(text).span(pos..end).anchored(Anchored::Yes);
-        let m = g.automaton.find(input)?;
-        let entry = g.entries.get(m.pattern().as_usize())?;
-        let e = word_end(text, m.end(), entry.kind)?;
+        let (len, entry) = g.longest_at(text.as_bytes().get(pos..)?)?;
+        let e = word_end(text, pos + len, g.entry(entry).kind)?;
         Some((e, entry))
     }
 }
 
-/// The first byte in `bytes[from..end]` that is an ASCII capital or starts a non-ASCII letter
-/// (0xC0 and up), looked for eight bytes at a time.
-fn next_capital(bytes: &[u8], from: usize, end: usize) -> Option<usize> {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let hay = &bytes[from..end];
-    let mut chunks = hay.chunks_exact(8);
+/// The first byte in `bytes[from..]` that is an ASCII capital or starts a non-ASCII letter
+/// (0xC0 and up), looked for sixteen bytes at a time.
+#[inline]
+fn next_capital(bytes: &[u8], from: usize) -> Option<usize> {
+    let hay = bytes.get(from..)?;
+    let mut pairs = hay.chunks_exact(16);
     let mut base = from;
+    for pair in &mut pairs {
+        let (x, y) = (load8(pair, 0), load8(pair, 8));
+        // Mostly ASCII: then the capitals alone need looking for.
+        let (cx, cy) = if (x | y) & HIGH_BITS == 0 {
+            (ascii_capitals(x), ascii_capitals(y))
+        } else {
+            (capitals(x), capitals(y))
+        };
+        if cx | cy != 0 {
+            let at = if cx != 0 {
+                cx.trailing_zeros() / 8
+            } else {
+                8 + cy.trailing_zeros() / 8
+            };
+            return Some(base + at as usize);
+        }
+        base += 16;
+    }
+    let rest = pairs.remainder();
+    let mut chunks = rest.chunks_exact(8);
     for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        // Bytes 0xC0 and up have their two top bits set.
-        let high = x & (x << 1) & HIGH;
-        // ASCII 'A'..='Z': with the top bit cleared, adding 0x3F sets it from 'A' on and
-        // adding 0x25 from '[' on; no byte carries into the next.
-        let low = x & !HIGH;
-        let upper = low.wrapping_add(ONES * 0x3f) & !low.wrapping_add(ONES * 0x25) & !x & HIGH;
-        if high | upper != 0 {
-            if let Some(p) = chunk
-                .iter()
-                .position(|&b| b.is_ascii_uppercase() || b >= 0xC0)
-            {
-                return Some(base + p);
-            }
+        let c = capitals(load8(chunk, 0));
+        if c != 0 {
+            return Some(base + (c.trailing_zeros() / 8) as usize);
         }
         base += 8;
     }
@@ -428,6 +552,64 @@ fn next_capital(bytes: &[u8], from: usize, end: usize) -> Option<usize> {
         .iter()
         .position(|&b| b.is_ascii_uppercase() || b >= 0xC0)
         .map(|p| base + p)
+}
+
+/// The capitals of a text (as [`next_capital`] finds them) in order, from a cursor that keeps
+/// the bits of the eight bytes at its last capital: the next capital there costs no search
+/// (a headline in capitals has one every few bytes).
+struct CapitalCursor<'a> {
+    bytes: &'a [u8],
+    base: usize,
+    /// [`capitals`] of the eight bytes at `base`, less those already passed.
+    bits: u64,
+}
+
+impl<'a> CapitalCursor<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        CapitalCursor {
+            bytes,
+            base: 0,
+            bits: capitals(load8(bytes, 0)),
+        }
+    }
+
+    /// The first capital at or after `pos`, which is at or after every `pos` before.
+    #[inline(always)]
+    fn next_from(&mut self, pos: usize) -> Option<usize> {
+        let offset = pos.wrapping_sub(self.base);
+        let from = if offset < 8 {
+            let bits = self.bits & (u64::MAX << (8 * offset));
+            if bits != 0 {
+                self.bits = bits;
+                return Some(self.base + (bits.trailing_zeros() / 8) as usize);
+            }
+            self.base + 8
+        } else {
+            pos
+        };
+        let found = next_capital(self.bytes, from)?;
+        self.base = found;
+        self.bits = capitals(load8(self.bytes, found));
+        Some(found)
+    }
+}
+
+/// The top bit of each byte of `x` that is an ASCII capital, for `x` of ASCII bytes only:
+/// adding 0x3F sets it from 'A' on and adding 0x25 from '[' on, and no byte carries into the
+/// next.
+#[inline(always)]
+fn ascii_capitals(x: u64) -> u64 {
+    x.wrapping_add(ONES * 0x3f) & !x.wrapping_add(ONES * 0x25) & HIGH_BITS
+}
+
+/// The top bit of each byte of `x` that is an ASCII capital or 0xC0 and up. Both tests are
+/// exact per byte, so the lowest bit set is the first such byte.
+#[inline(always)]
+fn capitals(x: u64) -> u64 {
+    // Bytes 0xC0 and up have their two top bits set.
+    let high = x & (x << 1) & HIGH_BITS;
+    // With the top bits cleared, no byte carries; bytes that had it are no capitals.
+    high | (ascii_capitals(x & !HIGH_BITS) & !x)
 }
 
 /// The character just before byte `i` is a letter or digit.
@@ -455,79 +637,137 @@ fn word_end(text: &str, e: usize, kind: Kind) -> Option<usize> {
     None
 }
 
-/// Append `raw` as one segment with whitespace collapsed (wire copy breaks lines inside names).
-fn push_segment(text: &mut String, segments: &mut Vec<Segment>, raw: &str, place: Place) {
-    let start = text.len();
-    let mut first = true;
-    for word in raw.split_ascii_whitespace() {
-        if !first {
-            text.push(' ');
-        }
-        text.push_str(word);
-        first = false;
-    }
-    finish_segment(text, segments, start, place);
-}
-
-fn finish_segment(text: &mut String, segments: &mut Vec<Segment>, start: usize, place: Place) {
-    let end = text.len();
-    if end > start {
-        let slice = &text[start..end];
-        let caps = !slice.bytes().any(|b| b.is_ascii_lowercase())
-            && slice.bytes().any(|b| b.is_ascii_uppercase());
-        segments.push(Segment {
-            start,
-            end,
-            place,
-            caps,
-        });
-    }
-    text.push('\n');
-}
-
-/// Append the body paragraph by paragraph. A paragraph ends at a blank line, or at a line
-/// break followed by indentation (raw wire copy indents paragraphs instead).
-fn push_body(text: &mut String, segments: &mut Vec<Segment>, body: &str) {
-    let mut para = 0usize;
-    let mut start = text.len();
-    for line in crate::text::split_lines(body) {
-        let breaks = line.starts_with([' ', '\t']) || line.trim().is_empty();
-        if breaks && text.len() > start {
-            finish_segment(text, segments, start, Place::Para(para));
-            para += 1;
-            start = text.len();
-        }
-        if single_spaced(line.as_bytes()) {
-            // Already what the loop below would make of it: copied whole.
-            if text.len() > start {
-                text.push(' ');
-            }
-            text.push_str(line);
-            continue;
-        }
-        for word in line.split_ascii_whitespace() {
-            if text.len() > start {
-                text.push(' ');
-            }
-            text.push_str(word);
-        }
-    }
-    if text.len() > start {
-        finish_segment(text, segments, start, Place::Para(para));
+/// The segment of `raw` (which lies at `offset` in its source), unless it has no words.
+fn push_piece(segments: &mut Vec<Segment>, raw: &str, source: Source, offset: usize, place: Place) {
+    let words = raw.trim_start_matches(is_gap);
+    let start = offset + (raw.len() - words.len());
+    let words = words.trim_end_matches(is_gap);
+    if !words.is_empty() {
+        push_segment(segments, words, source, start, place);
     }
 }
 
-/// Non-empty, and its ASCII whitespace is single spaces between words.
-fn single_spaced(line: &[u8]) -> bool {
-    let (Some(&first), Some(&last)) = (line.first(), line.last()) else {
-        return false;
-    };
-    let other_space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r');
-    // One fold over byte pairs, with no early exit, so that it runs as vector compares.
-    let doubled_or_other = line.iter().zip(&line[1..]).fold(0u8, |bad, (&a, &b)| {
-        bad | u8::from(other_space(a)) | u8::from(a == b' ' && b == b' ')
+/// Record the non-empty `text`, which lies at `offset` in `source`, as a scanned segment.
+fn push_segment(
+    segments: &mut Vec<Segment>,
+    text: &str,
+    source: Source,
+    offset: usize,
+    place: Place,
+) {
+    let caps = !text.bytes().any(|b| b.is_ascii_lowercase())
+        && text.bytes().any(|b| b.is_ascii_uppercase());
+    segments.push(Segment {
+        source,
+        start: offset,
+        end: offset + text.len(),
+        place,
+        caps,
+        scanned: true,
     });
-    first != b' ' && last != b' ' && !other_space(last) && doubled_or_other == 0
+}
+
+/// A line that starts a paragraph: blank, or indented.
+fn breaks(line: &str) -> bool {
+    match line.as_bytes().first() {
+        None | Some(b' ' | b'\t') => true,
+        // The usual line starts with a letter: no need to trim it to see it is not blank.
+        Some(&b) if b.is_ascii() => char::from(b).is_whitespace() && line.trim().is_empty(),
+        Some(_) => line.trim().is_empty(),
+    }
+}
+
+/// The body paragraph being gathered by [`push_body`].
+#[derive(Clone, Copy)]
+enum Gathered {
+    Nothing,
+    /// The words of one line, the body's bytes `start..end`: the segment as it stands.
+    Line {
+        start: usize,
+        end: usize,
+    },
+    /// Lines joined, their words one space apart, in the copy from this offset on.
+    Copied(usize),
+}
+
+/// Segment the body paragraph by paragraph. A paragraph ends at a blank line, or at a line
+/// break followed by indentation (raw wire copy indents paragraphs instead). A paragraph of
+/// one line is that line; the words of longer ones are copied, one space apart.
+fn push_body(copy: &mut String, segments: &mut Vec<Segment>, body: &str) {
+    let finish = |copy: &mut String, segments: &mut Vec<Segment>, para: usize, g: Gathered| match g
+    {
+        Gathered::Nothing => false,
+        Gathered::Line { start, end } => {
+            let line = body.get(start..end).unwrap_or("");
+            push_segment(segments, line, Source::Body, start, Place::Para(para));
+            true
+        }
+        Gathered::Copied(start) => {
+            push_segment(
+                segments,
+                &copy[start..],
+                Source::Copy,
+                start,
+                Place::Para(para),
+            );
+            true
+        }
+    };
+    let append = |copy: &mut String, words: &str| {
+        for word in words.split_ascii_whitespace() {
+            copy.push(' ');
+            copy.push_str(word);
+        }
+    };
+    let bytes = body.as_bytes();
+    let mut para = 0usize;
+    let mut gathered = Gathered::Nothing;
+    let mut at = 0;
+    loop {
+        // The lines between line breaks, as `text::split_lines` gives them; an empty one
+        // (between paragraphs) needs no search.
+        let end = match bytes.get(at) {
+            Some(b'\n') => at,
+            _ => memchr::memchr(b'\n', bytes.get(at..).unwrap_or(&[]))
+                .map_or(bytes.len(), |i| at + i),
+        };
+        let line = body.get(at..end).unwrap_or("");
+        if breaks(line) && finish(copy, segments, para, gathered) {
+            para += 1;
+            gathered = Gathered::Nothing;
+        }
+        let words = line.trim_start_matches(is_gap);
+        let start = at + (line.len() - words.len());
+        let words = words.trim_end_matches(is_gap);
+        if !words.is_empty() {
+            gathered = match gathered {
+                Gathered::Nothing => Gathered::Line {
+                    start,
+                    end: start + words.len(),
+                },
+                Gathered::Line { start: s, end: e } => {
+                    let from = copy.len();
+                    let mut first = body.get(s..e).unwrap_or("").split_ascii_whitespace();
+                    copy.push_str(first.next().unwrap_or(""));
+                    for word in first {
+                        copy.push(' ');
+                        copy.push_str(word);
+                    }
+                    append(copy, words);
+                    Gathered::Copied(from)
+                }
+                Gathered::Copied(from) => {
+                    append(copy, words);
+                    Gathered::Copied(from)
+                }
+            };
+        }
+        if end >= bytes.len() {
+            break;
+        }
+        at = end + 1;
+    }
+    finish(copy, segments, para, gathered);
 }
 
 /// What a matched name turned out to be.
@@ -539,8 +779,16 @@ enum Verdict {
     Word,
 }
 
-/// The case, person and food rules for one match.
-fn accept(text: &str, s: usize, e: usize, entry: &Entry, caps: bool) -> Verdict {
+/// The case, person and food rules for one match; `poultry` tells whether the story talks
+/// about poultry.
+fn accept(
+    text: &str,
+    s: usize,
+    e: usize,
+    entry: &Entry,
+    caps: bool,
+    poultry: impl Fn() -> bool,
+) -> Verdict {
     if entry.kind == Kind::Ignore {
         return Verdict::Word;
     }
@@ -555,13 +803,13 @@ fn accept(text: &str, s: usize, e: usize, entry: &Entry, caps: bool) -> Verdict 
         }
     } else if entry.flags.exact {
         // Exact-case names are ASCII, so the table spelling is the only spelling.
-        if matched != entry.name {
+        if matched != entry.name && !same_collapsed(matched, &entry.name) {
             return Verdict::Word;
         }
     } else if !matched.chars().next().is_some_and(|c| c.is_uppercase()) {
         return Verdict::Word;
     }
-    if entry.flags.food && is_food(text, s, e) {
+    if entry.flags.food && is_food(text, s, e, poultry) {
         return Verdict::Word;
     }
     if entry.flags.person && !caps && is_person(text, s, e) {
@@ -577,7 +825,7 @@ const PRONOUN_BEFORE: &[&str] = &[
 ];
 
 /// "turkey meat", "Thanksgiving turkey", and "TURKEY PRICES" in a story about poultry.
-fn is_food(text: &str, s: usize, e: usize) -> bool {
+fn is_food(text: &str, s: usize, e: usize, poultry: impl Fn() -> bool) -> bool {
     // Only ever the bird.
     const FOOD_NEXT: &[&str] = &[
         "meat",
@@ -652,19 +900,34 @@ fn is_food(text: &str, s: usize, e: usize) -> bool {
     if prev_word(text, s).is_some_and(|w| FOOD_PREV.iter().any(|p| p.eq_ignore_ascii_case(w))) {
         return true;
     }
-    next.is_some_and(|w| TRADE_NEXT.iter().any(|n| n.eq_ignore_ascii_case(w)))
-        && about_poultry(text)
+    next.is_some_and(|w| TRADE_NEXT.iter().any(|n| n.eq_ignore_ascii_case(w))) && poultry()
 }
 
 /// The story talks about poultry: "turkeys", lower-case "turkey", "poultry", "Thanksgiving".
-fn about_poultry(text: &str) -> bool {
-    text.contains(" turkey")
-        || text.contains("turkeys")
-        || text.contains("TURKEYS")
-        || text.contains("oultry")
-        || text.contains("OULTRY")
-        || text.contains("Thanksgiving")
-        || text.contains("THANKSGIVING")
+fn about_poultry(sources: &Sources<'_>, segments: &[Segment]) -> bool {
+    const SIGNS: [&str; 6] = [
+        "turkeys",
+        "TURKEYS",
+        "oultry",
+        "OULTRY",
+        "Thanksgiving",
+        "THANKSGIVING",
+    ];
+    // No sign spans two segments: they are apart in the story, and none has whitespace.
+    // " turkey" is "turkey" after a gap inside a segment; the dateline place looked up
+    // whole is as written, not a segment of words.
+    let turkey = |seg: &Segment| {
+        let text = sources.text(seg);
+        if !seg.scanned {
+            return text.contains(" turkey");
+        }
+        text.match_indices("turkey")
+            .any(|(i, _)| i > 0 && text.as_bytes()[i - 1].is_ascii_whitespace())
+    };
+    segments.iter().any(turkey)
+        || SIGNS
+            .iter()
+            .any(|sign| segments.iter().any(|seg| sources.text(seg).contains(sign)))
 }
 
 /// A capitalised given name or title before, or a capitalised surname after.
@@ -933,10 +1196,11 @@ const NOT_NAMES: &[&str] = &[
 ];
 
 /// The word just before `s` in the same segment, if any (punctuation other than a final dot
-/// ends the search: "Jordan, Syria" does not make "Syria" follow a name).
+/// ends the search: "Jordan, Syria" does not make "Syria" follow a name). A run of
+/// whitespace is one space (see [`Segment`]).
 fn prev_word(text: &str, s: usize) -> Option<&str> {
     let head = &text[..s];
-    let head = head.strip_suffix(' ')?;
+    let head = strip_gap_suffix(head)?;
     let start = head
         .char_indices()
         .rev()
@@ -949,7 +1213,7 @@ fn prev_word(text: &str, s: usize) -> Option<&str> {
 
 /// The word just after `e` in the same segment, if any.
 fn next_word(text: &str, e: usize) -> Option<&str> {
-    let tail = text[e..].strip_prefix(' ')?;
+    let tail = strip_gap_prefix(&text[e..])?;
     let end = tail
         .char_indices()
         .find(|(_, c)| !c.is_alphanumeric())
@@ -957,6 +1221,31 @@ fn next_word(text: &str, e: usize) -> Option<&str> {
         .unwrap_or(tail.len());
     let w = &tail[..end];
     (!w.is_empty()).then_some(w)
+}
+
+/// `text` without the run of ASCII whitespace (one space, collapsed) it starts with, if it
+/// starts with one.
+fn strip_gap_prefix(text: &str) -> Option<&str> {
+    let rest = text.trim_start_matches(is_gap);
+    (rest.len() < text.len()).then_some(rest)
+}
+
+/// `text` without the run of ASCII whitespace it ends with, if it ends with one.
+fn strip_gap_suffix(text: &str) -> Option<&str> {
+    let rest = text.trim_end_matches(is_gap);
+    (rest.len() < text.len()).then_some(rest)
+}
+
+/// The ASCII whitespace that segments collapse to one space (`u8::is_ascii_whitespace`, as
+/// `str::split_ascii_whitespace` splits on).
+fn is_gap(c: char) -> bool {
+    c.is_ascii() && (c as u8).is_ascii_whitespace()
+}
+
+/// `a` and `b` are the same words with the same single gaps between them, once each run
+/// of whitespace is one space.
+fn same_collapsed(a: &str, b: &str) -> bool {
+    a.split_ascii_whitespace().eq(b.split_ascii_whitespace())
 }
 
 fn add_score(scores: &mut Vec<(Code, f32, usize)>, code: Code, w: f32, order: usize) {
@@ -968,18 +1257,19 @@ fn add_score(scores: &mut Vec<(Code, f32, usize)>, code: Code, w: f32, order: us
 
 /// Names with two readings ("Georgia": GE or US) take the one the rest of the story's
 /// unambiguous evidence supports more, else their first.
-fn resolve_ambiguous(hits: &mut [Hit<'_>]) {
+fn resolve_ambiguous(g: &Gazetteer, hits: &mut [Hit]) {
     if !hits
         .iter()
-        .any(|h| h.entry.alt.is_some() && h.code.is_none())
+        .any(|h| g.entry(h.entry).alt.is_some() && h.code.is_none())
     {
         return;
     }
     let mut base: Vec<(Code, f32, usize)> = Vec::new();
     for (i, h) in hits.iter().enumerate() {
-        if h.entry.alt.is_none() || h.code.is_some() {
-            if let Some(code) = h.code.or(h.entry.code) {
-                add_score(&mut base, code, h.weight(), i);
+        let entry = g.entry(h.entry);
+        if entry.alt.is_none() || h.code.is_some() {
+            if let Some(code) = h.code.or(entry.code) {
+                add_score(&mut base, code, h.weight(entry), i);
             }
         }
     }
@@ -989,7 +1279,8 @@ fn resolve_ambiguous(hits: &mut [Hit<'_>]) {
             .map_or(0.0, |(_, s, _)| *s)
     };
     for h in hits.iter_mut() {
-        if let (Some(alt), Some(code), None) = (h.entry.alt, h.entry.code, h.code) {
+        let entry = g.entry(h.entry);
+        if let (Some(alt), Some(code), None) = (entry.alt, entry.code, h.code) {
             h.code = Some(if support(alt) > support(code) {
                 alt
             } else {
@@ -1001,18 +1292,33 @@ fn resolve_ambiguous(hits: &mut [Hit<'_>]) {
 
 /// "London, Ontario", "Paris, Texas": a city right before ", <state or country>" belongs to
 /// that state's or country's nation.
-fn apply_region_overrides(text: &str, hits: &mut [Hit<'_>]) {
+fn apply_region_overrides(
+    g: &Gazetteer,
+    sources: &Sources<'_>,
+    segments: &[Segment],
+    hits: &mut [Hit],
+) {
     for i in 1..hits.len() {
         let (city, region) = (hits[i - 1], hits[i]);
-        if !matches!(city.entry.kind, Kind::City | Kind::Dateline) || city.code.is_some() {
+        let (city_entry, region_entry) = (g.entry(city.entry), g.entry(region.entry));
+        if !matches!(city_entry.kind, Kind::City | Kind::Dateline) || city.code.is_some() {
             continue;
         }
-        if !matches!(region.entry.kind, Kind::State | Kind::Name) || region.entry.alt.is_some() {
+        if !matches!(region_entry.kind, Kind::State | Kind::Name) || region_entry.alt.is_some() {
             continue;
         }
+        // Segments are apart in the story: only names in one segment can stand so.
+        if city.segment != region.segment {
+            continue;
+        }
+        let text = sources.text(&segments[city.segment]);
         let between = text.get(city.end..region.start).unwrap_or("");
-        if between == ", " || between == "," {
-            hits[i - 1].code = region.entry.code;
+        // ", " once whitespace is collapsed, or ",".
+        let comma_gap = between
+            .strip_prefix(',')
+            .is_some_and(|gap| gap.bytes().all(|b| b.is_ascii_whitespace()));
+        if comma_gap {
+            hits[i - 1].code = region_entry.code;
         }
     }
 }
@@ -1122,6 +1428,18 @@ mod tests {
         );
         assert_eq!(
             tags(None, "Turkey raises rates", "Turkey raised rates."),
+            ["TR"]
+        );
+    }
+
+    #[test]
+    fn poultry_signs_across_any_whitespace() {
+        // " turkey" after a tab is still a story about turkeys.
+        assert!(tags(None, "Turkey prices rise", "Sales of turkey rose.").is_empty());
+        assert!(tags(None, "Turkey prices rise", "Sales of\tturkey rose.").is_empty());
+        assert!(tags(None, "Turkey prices rise", "Sales of\nturkey rose.").is_empty());
+        assert_eq!(
+            tags(None, "Turkey prices rise", "Sales ofturkey rose."),
             ["TR"]
         );
     }
@@ -1274,30 +1592,309 @@ mod tests {
     fn capitals_are_found_in_every_position() {
         for b in 0..=255u8 {
             let wanted = b.is_ascii_uppercase() || b >= 0xC0;
-            for pos in 0..19 {
-                let mut text = vec![b'x'; 19];
-                text[pos] = b;
-                let found = next_capital(&text, 0, text.len());
-                assert_eq!(found, wanted.then_some(pos), "{b:#x} at {pos}");
-                assert_eq!(
-                    next_capital(&text, pos.min(3), 19),
-                    found.filter(|&p| p >= pos.min(3))
-                );
+            for len in [19, 29, 40] {
+                for pos in 0..len {
+                    let mut text = vec![b'x'; len];
+                    text[pos] = b;
+                    let found = next_capital(&text, 0);
+                    assert_eq!(found, wanted.then_some(pos), "{b:#x} at {pos}");
+                    assert_eq!(
+                        next_capital(&text, pos.min(3)),
+                        found.filter(|&p| p >= pos.min(3))
+                    );
+                    // Others after it, and a non-ASCII byte before it: the first is found.
+                    let mut more = text.clone();
+                    more[(pos + 1).min(len - 1)] = b'Q';
+                    more[(pos + 9).min(len - 1)] = 0xC3;
+                    if pos > 0 {
+                        more[pos - 1] = 0x80;
+                    }
+                    let first = (0..len).find(|&p| more[p].is_ascii_uppercase() || more[p] >= 0xC0);
+                    assert_eq!(next_capital(&more, 0), first, "{b:#x} at {pos}");
+                }
+            }
+        }
+    }
+
+    /// The segments as they were made when every piece was copied into one text with its
+    /// whitespace collapsed: (text, place, caps).
+    fn copied_segments(headline: &str, body: &str) -> Vec<(String, Place, bool)> {
+        let mut text = String::new();
+        let mut out = Vec::new();
+        let mut finish = |text: &mut String, start: usize, place: Place| {
+            let slice = &text[start..];
+            if !slice.is_empty() {
+                let caps = !slice.bytes().any(|b| b.is_ascii_lowercase())
+                    && slice.bytes().any(|b| b.is_ascii_uppercase());
+                out.push((slice.to_string(), place, caps));
+            }
+            text.push('\n');
+        };
+        let start = text.len();
+        for word in headline.split_ascii_whitespace() {
+            if text.len() > start {
+                text.push(' ');
+            }
+            text.push_str(word);
+        }
+        finish(&mut text, start, Place::Headline);
+        let mut para = 0;
+        let mut start = text.len();
+        for line in body.split('\n') {
+            let breaks = line.starts_with([' ', '\t']) || line.trim().is_empty();
+            if breaks && text.len() > start {
+                finish(&mut text, start, Place::Para(para));
+                para += 1;
+                start = text.len();
+            }
+            for word in line.split_ascii_whitespace() {
+                if text.len() > start {
+                    text.push(' ');
+                }
+                text.push_str(word);
+            }
+        }
+        if text.len() > start {
+            finish(&mut text, start, Place::Para(para));
+        }
+        out
+    }
+
+    fn segments_of(headline: &str, body: &str) -> Vec<(String, Place, bool)> {
+        let mut copy = String::new();
+        let mut segments = Vec::new();
+        push_piece(
+            &mut segments,
+            headline,
+            Source::Headline,
+            0,
+            Place::Headline,
+        );
+        push_body(&mut copy, &mut segments, body);
+        let sources = Sources {
+            dateline: "",
+            headline,
+            body,
+            copy: &copy,
+        };
+        segments
+            .iter()
+            .map(|seg| {
+                let text = sources.text(seg);
+                assert_eq!(text, text.trim_matches(is_gap), "{text:?}");
+                let words: Vec<&str> = text.split_ascii_whitespace().collect();
+                (words.join(" "), seg.place, seg.caps)
+            })
+            .collect()
+    }
+
+    fn wire_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just("New York"),
+            Just("US"),
+            Just("word"),
+            Just("CAPS"),
+            Just(" "),
+            Just("  "),
+            Just("\t"),
+            Just("\n"),
+            Just("\n\n"),
+            Just("\n    "),
+            Just("\r"),
+            Just("\x0b"),
+            Just("\x0c"),
+            Just("\u{e9}"),
+            Just("\u{a0}"),
+            Just("\u{2028}"),
+            Just(","),
+        ];
+        proptest::collection::vec(piece, 0..16).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        /// Segments that lie in the story's own strings have the words of the copies.
+        #[test]
+        fn segments_read_as_the_collapsed_copy(headline in wire_text(), body in wire_text()) {
+            proptest::prop_assert_eq!(
+                segments_of(&headline, &body),
+                copied_segments(&headline, &body)
+            );
+        }
+
+        /// The dateline place is found where it was: as written when looked up whole,
+        /// collapsed when scanned.
+        #[test]
+        fn dateline_place_is_the_cleaned_first_part(dateline in wire_text(), place in 0..4usize) {
+            let dateline = format!(
+                "{dateline}{}",
+                ["", " LONDON, March 3 -", "Tbilisi", "  NEW   YORK ,"][place]
+            );
+            let tagger = tagger();
+            let mut scratch = Scratch::default();
+            let story = Story { dateline: Some(dateline.clone()), ..Story::default() };
+            tagger.find_hits(&story, &mut scratch);
+            let cleaned = dateline.trim().trim_end_matches(['-', '\u{2013}', '\u{2014}']);
+            let first = cleaned.split(',').next().unwrap_or("").trim();
+            let sources = Sources {
+                dateline: &dateline,
+                headline: "",
+                body: "",
+                copy: &scratch.copy,
+            };
+            let found: Vec<(String, bool)> = scratch
+                .segments
+                .iter()
+                .filter(|seg| seg.place == Place::Dateline)
+                .map(|seg| {
+                    let text = sources.text(seg);
+                    let text = if seg.scanned {
+                        text.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
+                    } else {
+                        text.to_string()
+                    };
+                    (text, seg.scanned)
+                })
+                .collect();
+            let collapsed = first.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
+            match found.as_slice() {
+                [] => proptest::prop_assert!(collapsed.is_empty()),
+                [(text, true)] => proptest::prop_assert_eq!(text, &collapsed),
+                [(text, false)] => proptest::prop_assert_eq!(text.as_str(), first),
+                more => proptest::prop_assert!(false, "{more:?}"),
             }
         }
     }
 
     #[test]
-    fn single_spaced_lines_are_copied_as_the_word_loop_would_write_them() {
+    fn paragraph_breaks() {
         for line in [
-            "a b c", "Iraq", "", " a", "a ", "a  b", "a\tb", "a\u{b}b", "é ü",
+            "", " a", "\ta", "a", "\u{a0}", "\u{a0}a", "\x0b", "\x0ba", "\r", "é",
         ] {
-            let words: Vec<&str> = line.split_ascii_whitespace().collect();
-            assert_eq!(
-                single_spaced(line.as_bytes()),
-                !words.is_empty() && words.join(" ") == line,
-                "{line:?}"
-            );
+            let expected = line.starts_with([' ', '\t']) || line.trim().is_empty();
+            assert_eq!(breaks(line), expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn wrapped_and_indented_paragraphs_are_copied() {
+        let body = "    The bank of the\nUnited States\n    said.\n\nOne line.";
+        assert_eq!(segments_of("A  B", body), copied_segments("A  B", body));
+        let mut copy = String::new();
+        let mut segments = Vec::new();
+        push_body(&mut copy, &mut segments, "One  line.\n\nTwo\nlines.\n");
+        assert_eq!(segments[0].source, Source::Body);
+        assert_eq!(segments[1].source, Source::Copy);
+        assert_eq!(copy, "Two lines.");
+    }
+
+    /// The story with every piece written as the words of its segments, one space apart, a
+    /// paragraph a line: what the tagger reads in the story, with nothing left to collapse.
+    fn collapsed_story(story: &Story) -> Story {
+        let copied = copied_segments(story.headline.as_deref().unwrap_or(""), &story.body);
+        let body: Vec<&str> = copied
+            .iter()
+            .filter(|(_, place, _)| *place != Place::Headline)
+            .map(|(text, _, _)| text.as_str())
+            .collect();
+        Story {
+            headline: story
+                .headline
+                .as_ref()
+                .map(|h| h.split_ascii_whitespace().collect::<Vec<_>>().join(" ")),
+            body: body.join("\n\n"),
+            dateline: story.dateline.clone(),
+            ..Story::default()
+        }
+    }
+
+    fn spaced_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let gap = prop_oneof![
+            Just(" "),
+            Just("  "),
+            Just("\t"),
+            Just("\n"),
+            Just(" \n"),
+            Just("\n\n"),
+            Just("\n    "),
+            Just("\r\n"),
+            Just("\x0c"),
+        ];
+        let word = prop_oneof![
+            Just("New"),
+            Just("York"),
+            Just("New York"),
+            Just("US"),
+            Just("U.S."),
+            Just("Michael"),
+            Just("Jordan"),
+            Just("Mr"),
+            Just("Turkey"),
+            Just("turkey"),
+            Just("prices"),
+            Just("Turkey prices"),
+            Just("meat"),
+            Just("poultry"),
+            Just("London,"),
+            Just("Paris,"),
+            Just("Ontario"),
+            Just("Texas"),
+            Just("Georgia"),
+            Just("LET"),
+            Just("Iraqis"),
+            Just("Papua"),
+            Just("Guinea"),
+            Just("the"),
+            Just("said"),
+            Just("\u{e9}"),
+            Just("\u{a0}"),
+        ];
+        proptest::collection::vec((gap, word), 0..14)
+            .prop_map(|v| v.into_iter().map(|(g, w)| format!("{g}{w}")).collect())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+        /// Lines read where they lie, whitespace runs as one space, give the mentions that
+        /// the story rewritten with single spaces gives.
+        #[test]
+        fn whitespace_runs_read_as_one_space(
+            headline in spaced_text(),
+            body in spaced_text(),
+            dateline in proptest::option::of(spaced_text()),
+        ) {
+            let tagger = tagger();
+            let story = Story {
+                headline: Some(headline),
+                body,
+                dateline,
+                ..Story::default()
+            };
+            let collapsed = collapsed_story(&story);
+            proptest::prop_assert_eq!(tagger.explain(&story), tagger.explain(&collapsed));
+            proptest::prop_assert_eq!(tagger.tag(&story), tagger.tag(&collapsed));
+        }
+    }
+
+    proptest::proptest! {
+        /// The cursor finds what a search from each position finds.
+        #[test]
+        fn capital_cursor_agrees_with_the_search(
+            text in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'A', b' ', b'Z', 0x80, 0xC3, b'0']),
+                0..40,
+            ),
+            steps in proptest::collection::vec(0..12usize, 0..20),
+        ) {
+            let mut cursor = CapitalCursor::new(&text);
+            let mut pos = 0;
+            for step in steps {
+                let found = cursor.next_from(pos);
+                proptest::prop_assert_eq!(found, next_capital(&text, pos), "at {}", pos);
+                // The scan moves on from a capital or anywhere past it.
+                pos = found.map_or(pos + step, |f| f + 1 + step);
+            }
         }
     }
 }

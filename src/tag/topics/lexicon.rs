@@ -475,6 +475,19 @@ const FIRST_ALONE: u64 = 1;
 const FIRST_LONGER: u64 = 2;
 /// The bytes after a first word that the follow filter looks at: 3.
 const FOLLOW_MASK: u64 = 0xff_ffff;
+/// log2 of the bits in the filter of long first words (8 KiB).
+const LONG_BITS: u32 = 16;
+const LONG_WORDS: usize = 1 << (LONG_BITS - 6);
+/// The shortest first word in that filter: the stem of a word of 8 letters without "es".
+const LONG_MIN: usize = 6;
+
+/// The bucket of a first word of [`LONG_MIN`] bytes or more in [`Terms::long_heads`], by its
+/// length and its first 8 bytes lower-cased (packed as in [`WordKey::head`]).
+#[inline(always)]
+fn long_bucket(head: u64, len: usize) -> usize {
+    ((head ^ (len as u64).rotate_right(8)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - LONG_BITS))
+        as usize
+}
 
 /// The hash of a word and its first (up to) 8 bytes, ASCII lower-cased and packed
 /// little-endian: the hash finds the slot, the packed bytes confirm it (all of the word for
@@ -561,6 +574,10 @@ struct Terms {
     /// [`FOLLOW_MASK`] bytes after it in a term: for first words with only longer terms
     /// ("the"), which the text mostly follows with none of them.
     follow_filter: Box<[u64; FOLLOW_WORDS]>,
+    /// One bit per [`long_bucket`] of a first word of [`LONG_MIN`] bytes or more: a word of 8
+    /// letters or more whose bucket is clear, and whose stems' are too, starts no term, and is
+    /// turned away before the whole of it is hashed.
+    long_heads: Box<[u64; LONG_WORDS]>,
     /// Groups of the terms that start with an ASCII symbol, by that byte.
     symbols: Vec<(u32, u32)>,
     /// Per byte, what it can start (`START_*`): a text is mostly letters and spaces, and one
@@ -706,6 +723,13 @@ impl Terms {
         let mut slots = vec![Slot::default(); size];
         let mut filter = Box::new([0u64; FILTER_WORDS]);
         let mut follow_filter = Box::new([0u64; FOLLOW_WORDS]);
+        let mut long_heads = Box::new([0u64; LONG_WORDS]);
+        for (_, g, first) in &groups {
+            if first.len() >= LONG_MIN {
+                let bucket = long_bucket(g.head, first.len());
+                long_heads[bucket / 64] |= 1 << (bucket % 64);
+            }
+        }
         for (hash, g, _) in groups {
             let mut bits = 0;
             for c in &grouped[g.from as usize..g.to as usize] {
@@ -753,6 +777,7 @@ impl Terms {
             slot_shift,
             filter,
             follow_filter,
+            long_heads,
             symbols,
             starts,
         }
@@ -936,8 +961,8 @@ impl Terms {
         self.word_terms(text, start, end, WordKey::short(head), head, covered, hits);
     }
 
-    /// [`Lexicon::find`] at a word of 8 or more ASCII letters: the filter first, the terms
-    /// only if it lets the word through. Returns where to go on.
+    /// [`Lexicon::find`] at a word of 8 or more ASCII letters: the filters first, the terms
+    /// only if they let the word through. Returns where to go on.
     #[inline(never)]
     fn long_word(
         &self,
@@ -948,7 +973,7 @@ impl Terms {
     ) -> usize {
         let bytes = text.as_bytes();
         let head = load8(bytes, start) | LOWER_BITS;
-        let (key, end) = long_ascii_word(bytes, start, head);
+        let end = letters_end(bytes, start + 8);
         if bytes
             .get(end)
             .is_some_and(|b| b.is_ascii_digit() || !b.is_ascii())
@@ -960,15 +985,35 @@ impl Terms {
         }
         let word = &bytes[start..end];
         let n = word.len();
+        // Most long words start no term: their length and first 8 letters, and those of
+        // their stems, say so without hashing the rest of them. A term found would have a
+        // first word of one of those lengths and heads (see `word_terms`).
+        let plural = word[n - 1] | 0x20 == b's';
+        let es = plural && word[n - 2] | 0x20 == b'e';
+        let may_head = self.long_head(head, n)
+            || (plural
+                && (self.long_head(low_bytes(head, n - 1), n - 1)
+                    || (es && self.long_head(low_bytes(head, n - 2), n - 2))));
+        if !may_head {
+            return end;
+        }
+        let (key, _) = long_ascii_word(bytes, start, head);
         let stem_alone =
             |len: usize| self.filter_bits(WordKey::of(&word[..len]).hash) & FIRST_ALONE != 0;
         let may_start = self.word_may_start(key.hash, bytes, end)
-            || (word[n - 1] | 0x20 == b's'
-                && (stem_alone(n - 1) || (word[n - 2] | 0x20 == b'e' && stem_alone(n - 2))));
+            || (plural && (stem_alone(n - 1) || (es && stem_alone(n - 2))));
         if may_start {
             self.word_terms(text, start, end, key, head, covered, hits);
         }
         end
+    }
+
+    /// Whether some first word has length `len` (at least [`LONG_MIN`]) and first 8 bytes
+    /// `head`, as far as [`Terms::long_heads`] tells.
+    #[inline(always)]
+    fn long_head(&self, head: u64, len: usize) -> bool {
+        let bucket = long_bucket(head, len);
+        self.long_heads[bucket / 64] & (1 << (bucket % 64)) != 0
     }
 
     /// Records the longest term at the word of ASCII letters `start..end` (key `key`, first
@@ -1086,6 +1131,18 @@ fn long_ascii_word(bytes: &[u8], start: usize, head: u64) -> (WordKey, usize) {
             return (WordKey { hash: h, head }, at + run);
         }
         at += 8;
+    }
+}
+
+/// Where the run of ASCII letters that goes on at `at` ends.
+#[inline(always)]
+fn letters_end(bytes: &[u8], mut at: usize) -> usize {
+    loop {
+        let run = letter_run(load8(bytes, at));
+        at += run;
+        if run < 8 {
+            return at;
+        }
     }
 }
 
@@ -1326,6 +1383,15 @@ mod tests {
             ["abcdefgh", "abcdefghabcdefgh"]
         );
         assert!(found(&lex, "abcdefghi abcdefgh1 abcdefgh\u{e9}").is_empty());
+        // Long words whose stems, of 6 and 7 letters, are the terms.
+        let lex = lexicon(
+            "launch\ti\tmedtop:15000000\t1\nteacher\ti\tmedtop:15000000\t1\n\
+             teachers union\ti\tmedtop:15000000\t1\n",
+        );
+        assert_eq!(
+            found(&lex, "launches teachers Teachers union launchess teacherss"),
+            ["launch", "teacher", "Teachers union"]
+        );
     }
 
     #[test]

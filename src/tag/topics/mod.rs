@@ -75,22 +75,51 @@ struct Scratch {
     /// One bit per sense with occurrences: walked in sense order, the order in which evidence
     /// is summed (a sort of the occurrences would cost more than the walk).
     seen: Vec<u64>,
+    /// One bit per word of `seen` that has a bit set: the walk visits only those (a story
+    /// marks a few senses out of thousands).
+    seen_words: Vec<u64>,
     /// Some bit of `seen` may be set (the walk over it is skipped when none is).
     marked: bool,
     hits: Vec<Hit>,
     /// Evidence per concept; only the `touched` entries are non-zero.
     evidence: Vec<f32>,
     touched: Vec<u16>,
+    /// Topics kept, narrower concepts and the concepts they explain, while scoring.
+    kept: Vec<(u16, f32)>,
+    narrower: Vec<(u16, f32)>,
+    explained: Vec<u16>,
 }
 
-/// Takes the senses marked in `seen` out in sense order, leaving `tf` zero and `seen` clear.
-fn drain_senses(seen: &mut [u64], tf: &mut [f32], mut each: impl FnMut(usize, f32)) {
-    for (w, word) in seen.iter_mut().enumerate() {
-        while *word != 0 {
-            let sense = w * 64 + word.trailing_zeros() as usize;
-            *word &= *word - 1;
-            if let Some(tf) = tf.get_mut(sense) {
-                each(sense, std::mem::take(tf));
+/// Marks sense `k` in `seen` and its word in `seen_words`.
+fn mark_sense(seen: &mut [u64], seen_words: &mut [u64], k: usize) {
+    let w = k / 64;
+    if let (Some(word), Some(summary)) = (seen.get_mut(w), seen_words.get_mut(w / 64)) {
+        *word |= 1 << (k % 64);
+        *summary |= 1 << (w % 64);
+    }
+}
+
+/// Takes the senses marked in `seen` out in sense order, leaving `tf` zero and `seen` and
+/// `seen_words` clear.
+fn drain_senses(
+    seen: &mut [u64],
+    seen_words: &mut [u64],
+    tf: &mut [f32],
+    mut each: impl FnMut(usize, f32),
+) {
+    for (s, summary) in seen_words.iter_mut().enumerate() {
+        while *summary != 0 {
+            let w = s * 64 + summary.trailing_zeros() as usize;
+            *summary &= *summary - 1;
+            let Some(word) = seen.get_mut(w) else {
+                continue;
+            };
+            while *word != 0 {
+                let sense = w * 64 + word.trailing_zeros() as usize;
+                *word &= *word - 1;
+                if let Some(tf) = tf.get_mut(sense) {
+                    each(sense, std::mem::take(tf));
+                }
             }
         }
     }
@@ -109,7 +138,7 @@ impl Drop for Cleared<'_> {
         }
         s.touched.clear();
         if s.marked {
-            drain_senses(&mut s.seen, &mut s.tf, |_, _| {});
+            drain_senses(&mut s.seen, &mut s.seen_words, &mut s.tf, |_, _| {});
             s.marked = false;
         }
         s.hits.clear();
@@ -199,11 +228,22 @@ impl TopicTagger {
         SCRATCH.with_borrow_mut(|scratch| {
             let scratch = Cleared(scratch);
             self.evidence(story, scratch.0);
-            self.scored(story, &scratch.0.evidence, &scratch.0.touched)
+            self.scored(story, scratch.0)
         })
     }
 
-    fn scored(&self, story: &Story, evidence: &[f32], touched: &[u16]) -> Vec<TopicTag> {
+    fn scored(&self, story: &Story, scratch: &mut Scratch) -> Vec<TopicTag> {
+        let Scratch {
+            evidence,
+            touched,
+            kept: out,
+            narrower,
+            explained,
+            ..
+        } = scratch;
+        out.clear();
+        narrower.clear();
+        explained.clear();
         let lex = &self.lexicon;
         let length = story.headline.as_deref().map_or(0, str::len) + story.body.len();
         // Longer texts collect more terms by sheer size; damp them gently.
@@ -230,7 +270,6 @@ impl TopicTagger {
             s.clamp(0.0, 1.0)
         };
 
-        let mut out: Vec<(u16, f32)> = Vec::new();
         out.push((best, score(evidence[best as usize])));
         for &t in &lex.tops {
             let s = score(evidence[t as usize]);
@@ -241,8 +280,7 @@ impl TopicTagger {
         // Narrower concepts under a kept top-level topic, as sure as their top-level topic
         // times how much evidence they have of their own. A concept is left out when one of
         // its narrower concepts is kept: the narrower one says more.
-        let mut narrower: Vec<(u16, f32)> = Vec::new();
-        for &i in touched {
+        for &i in touched.iter() {
             let c = &lex.concepts[i as usize];
             let r = norm(evidence[i as usize]);
             if c.parent.is_none() || r < MIN_NARROWER_EVIDENCE {
@@ -256,16 +294,17 @@ impl TopicTagger {
                 narrower.push((i, s));
             }
         }
-        let explained: Vec<u16> = narrower
-            .iter()
-            .filter_map(|&(i, _)| lex.concepts[i as usize].parent)
-            .collect();
+        explained.extend(
+            narrower
+                .iter()
+                .filter_map(|&(i, _)| lex.concepts[i as usize].parent),
+        );
         narrower.retain(|(i, _)| !explained.contains(i));
         narrower.sort_by(|a, b| b.1.total_cmp(&a.1));
         narrower.truncate(self.max_narrower);
-        out.extend(narrower);
+        out.extend_from_slice(narrower);
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
-        out.into_iter().map(|(c, s)| self.tag_for(c, s)).collect()
+        out.iter().map(|&(c, s)| self.tag_for(c, s)).collect()
     }
 
     /// Evidence per concept (index into the concept table), rolled up to every ancestor,
@@ -278,6 +317,9 @@ impl TopicTagger {
         if scratch.tf.len() < lex.senses.len() {
             scratch.tf.resize(lex.senses.len(), 0.0);
             scratch.seen.resize(lex.senses.len().div_ceil(64), 0);
+            scratch
+                .seen_words
+                .resize(scratch.seen.len().div_ceil(64), 0);
         }
         if let Some(headline) = story.headline.as_deref() {
             lex.find(headline, &mut scratch.hits);
@@ -301,6 +343,7 @@ impl TopicTagger {
         let Scratch {
             tf,
             seen,
+            seen_words,
             marked,
             evidence,
             touched,
@@ -309,7 +352,7 @@ impl TopicTagger {
         *marked = false;
         // Senses in index order, as the evidence has always been summed (float sums depend on
         // the order).
-        drain_senses(seen, tf, |sense, tf| {
+        drain_senses(seen, seen_words, tf, |sense, tf| {
             let Some(s) = lex.senses.get(sense) else {
                 return;
             };
@@ -345,7 +388,7 @@ impl TopicTagger {
                 };
                 if let (true, Some(tf)) = (ok, scratch.tf.get_mut(k as usize)) {
                     *tf += weight;
-                    scratch.seen[k as usize / 64] |= 1 << (k % 64);
+                    mark_sense(&mut scratch.seen, &mut scratch.seen_words, k as usize);
                     scratch.marked = true;
                 }
             }
