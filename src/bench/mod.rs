@@ -303,6 +303,7 @@ pub fn main(args: BenchArgs) -> Result<Option<Report>, BenchError> {
 struct Names {
     prefix: String,
     created: Vec<String>,
+    latency_runs: usize,
 }
 
 impl Names {
@@ -310,7 +311,15 @@ impl Names {
         Names {
             prefix: format!("wirefeed-bench-{}", broker::now_micros() / 1000),
             created: Vec::new(),
+            latency_runs: 0,
         }
+    }
+
+    /// A name of its own for each latency run: a run must not read another's records, nor
+    /// join its consumer group.
+    fn latency_run(&mut self, profile: &str) -> String {
+        self.latency_runs += 1;
+        format!("latency-{profile}-{}", self.latency_runs)
     }
 
     fn topic(&self, what: &str) -> String {
@@ -903,7 +912,7 @@ async fn latency_run(
     (rate, rate_basis): (f64, String),
     options: &RunOptions,
 ) -> Result<LatencyReport, BenchError> {
-    let run = format!("latency-{}", profile.name);
+    let run = names.latency_run(profile.name);
     let input = names.topic(&format!("{run}.raw"));
     broker::create_topics(&args.brokers, &[(input.clone(), args.partitions)]).await?;
     names.created.push(input.clone());
