@@ -294,17 +294,8 @@ fn is_caption(text: &str) -> bool {
         return false;
     }
     // Both tests are cheap to rule out before searching the line.
-    if text.ends_with(')') {
-        if let Some(open) = text.rfind('(') {
-            let inner = text[open + 1..text.len() - 1].to_lowercase();
-            if inner.len() <= 60
-                && inner
-                    .split(|c: char| !c.is_alphanumeric())
-                    .any(|w| CAPTION_WORDS.contains(&w))
-            {
-                return true;
-            }
-        }
+    if ends_with_caption_credit(text) {
+        return true;
     }
     // A credit starts with an agency name: re(uters), af(p), ap, ep(a), ge(tty).
     let bytes = text.as_bytes();
@@ -321,6 +312,21 @@ fn is_caption(text: &str) -> bool {
         return false;
     }
     agency_credit(text)
+}
+
+/// "... (AFP file photo)": a closing parenthesis around a short credit.
+fn ends_with_caption_credit(text: &str) -> bool {
+    if !text.ends_with(')') {
+        return false;
+    }
+    let Some(open) = text.rfind('(') else {
+        return false;
+    };
+    let inner = text[open + 1..text.len() - 1].to_lowercase();
+    inner.len() <= 60
+        && inner
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| CAPTION_WORDS.contains(&w))
 }
 
 /// Whether the two bytes, ignoring ASCII case, start one of the [`CREDIT_AGENCIES`].
@@ -547,17 +553,8 @@ mod tests {
 
     /// [`is_caption`] as first written: any agency's first letter let the line through.
     fn is_caption_by_first_letter(text: &str) -> bool {
-        if text.ends_with(')') {
-            if let Some(open) = text.rfind('(') {
-                let inner = text[open + 1..text.len() - 1].to_lowercase();
-                if inner.len() <= 60
-                    && inner
-                        .split(|c: char| !c.is_alphanumeric())
-                        .any(|w| CAPTION_WORDS.contains(&w))
-                {
-                    return true;
-                }
-            }
+        if ends_with_caption_credit(text) {
+            return true;
         }
         let starts_agency = text
             .bytes()

@@ -307,40 +307,49 @@ impl Votes {
                     continue;
                 }
             }
-            let b = bytes[i];
-            if b.is_ascii_alphabetic() {
-                let start = i;
-                let (end, key) = ascii_word(bytes, start);
-                i = end;
-                votes.letters += i - start;
-                // Only a non-ASCII character can go on with the word.
-                let goes_on = bytes.get(i).is_some_and(|b| !b.is_ascii())
-                    && sample[i..].chars().next().is_some_and(char::is_alphabetic);
-                if goes_on {
-                    // The word goes on with other letters.
-                    i = votes.scan_word(sample, i);
-                    votes.word(markers, i - start, || lowercase_key(&sample[start..i]));
-                } else {
-                    votes.word(markers, i - start, || key);
-                }
-            } else if b.is_ascii() {
-                i += 1;
-                continue;
-            } else {
-                let c = sample[i..].chars().next().unwrap_or(' ');
-                if !c.is_alphabetic() {
-                    i += c.len_utf8();
-                    continue;
-                }
-                let start = i;
-                i = votes.scan_word(sample, i);
-                votes.word(markers, i - start, || lowercase_key(&sample[start..i]));
-            }
-            if votes.done() {
+            let (next, counted) = votes.step(markers, sample, i);
+            i = next;
+            if counted && votes.done() {
                 break;
             }
         }
         votes
+    }
+
+    /// One step from `i`, where no eight-byte shortcut applies: past a word (counted) or past
+    /// one character that starts none. The next position, and whether a word was counted.
+    fn step(&mut self, markers: &MarkerTable, sample: &str, i: usize) -> (usize, bool) {
+        let bytes = sample.as_bytes();
+        let b = bytes[i];
+        let start = i;
+        if b.is_ascii_alphabetic() {
+            let (end, key) = ascii_word(bytes, start);
+            self.letters += end - start;
+            // Only a non-ASCII character can go on with the word.
+            let goes_on = bytes.get(end).is_some_and(|b| !b.is_ascii())
+                && sample[end..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphabetic);
+            if goes_on {
+                // The word goes on with other letters.
+                let end = self.scan_word(sample, end);
+                self.word(markers, end - start, || lowercase_key(&sample[start..end]));
+                return (end, true);
+            }
+            self.word(markers, end - start, || key);
+            return (end, true);
+        }
+        if b.is_ascii() {
+            return (i + 1, false);
+        }
+        let c = sample[i..].chars().next().unwrap_or(' ');
+        if !c.is_alphabetic() {
+            return (i + c.len_utf8(), false);
+        }
+        let end = self.scan_word(sample, i);
+        self.word(markers, end - start, || lowercase_key(&sample[start..end]));
+        (end, true)
     }
 
     /// Whether the rest of the sample cannot change anything. Only a word changes the counts;
@@ -649,41 +658,17 @@ mod tests {
         }
     }
 
-    /// [`Votes::count`] byte by byte, without the eight-byte steps.
+    /// [`Votes::count`] one [`Votes::step`] at a time, without the eight-byte steps, and with
+    /// the stop rule written out rather than [`Votes::done`].
     fn count_bytewise(sample: &str) -> Votes {
         let markers = &*MARKERS;
         let mut votes = Votes::default();
-        let bytes = sample.as_bytes();
         let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if b.is_ascii_alphabetic() {
-                let start = i;
-                let (end, key) = ascii_word(bytes, start);
-                i = end;
-                votes.letters += i - start;
-                let goes_on = bytes.get(i).is_some_and(|b| !b.is_ascii())
-                    && sample[i..].chars().next().is_some_and(char::is_alphabetic);
-                if goes_on {
-                    i = votes.scan_word(sample, i);
-                    votes.word(markers, i - start, || lowercase_key(&sample[start..i]));
-                } else {
-                    votes.word(markers, i - start, || key);
-                }
-            } else if b.is_ascii() {
-                i += 1;
-                continue;
-            } else {
-                let c = sample[i..].chars().next().unwrap_or(' ');
-                if !c.is_alphabetic() {
-                    i += c.len_utf8();
-                    continue;
-                }
-                let start = i;
-                i = votes.scan_word(sample, i);
-                votes.word(markers, i - start, || lowercase_key(&sample[start..i]));
-            }
-            if (votes.english >= SURELY_ENGLISH || votes.words > 100)
+        while i < sample.len() {
+            let (next, counted) = votes.step(markers, sample, i);
+            i = next;
+            if counted
+                && (votes.english >= SURELY_ENGLISH || votes.words > 100)
                 && votes.letters >= MIN_DETECT_BYTES
             {
                 break;
