@@ -264,8 +264,10 @@ fn push_ascii_words(bytes: &[u8], out: &mut Vec<u64>) -> bool {
 #[inline(always)]
 fn ascii_alnum_bits(x: u64) -> u64 {
     let lower = x | LOWER_BITS;
-    let letter = (lower + ONES * u64::from(0x80 - b'a')) & !(lower + ONES * u64::from(0x7f - b'z'));
-    let digit = (x + ONES * u64::from(0x80 - b'0')) & !(x + ONES * u64::from(0x7f - b'9'));
+    // Wrapping: a non-ASCII top byte may carry out of the word; its bits mean nothing anyway.
+    let above = |v: u64, floor: u8| v.wrapping_add(ONES * u64::from(floor));
+    let letter = above(lower, 0x80 - b'a') & !above(lower, 0x7f - b'z');
+    let digit = above(x, 0x80 - b'0') & !above(x, 0x7f - b'9');
     (letter | digit) & HIGH_BITS
 }
 
