@@ -20,21 +20,7 @@ pub struct Encoded {
 
 /// One JSON object, no trailing newline.
 pub fn encode(story: &EnrichedStory) -> Encoded {
-    let fields = BeforeDedup {
-        id: &story.id,
-        version: story.version,
-        source: story.source.as_deref(),
-        headline: story.headline.as_deref(),
-        body: &story.body,
-        dateline: story.dateline.as_deref(),
-        published_at: story.published_at.as_ref(),
-        language: story.language.as_deref(),
-        url: story.url.as_deref(),
-        format: story.format.as_str(),
-        countries: &story.countries,
-        regions: &story.regions,
-        topics: &story.topics,
-    };
+    let fields = before_dedup!(&story.id, story, story);
     let mut out = fields.open_object(&story.warnings);
     out.raw(b",\"dedup\":");
     dedup_object(&mut out, &story.dedup);
@@ -73,6 +59,29 @@ pub struct PreEncoded {
 
 /// Room for the dedup member when the id it names is short; a longer one makes more.
 const DEDUP_ROOM: usize = 160;
+
+/// [`BeforeDedup`] borrowed from `$story` (a [`Story`] or an [`EnrichedStory`]: same field
+/// names, different types) and the tags of `$tags`.
+macro_rules! before_dedup {
+    ($id:expr, $story:expr, $tags:expr) => {
+        BeforeDedup {
+            id: $id,
+            version: $story.version,
+            source: $story.source.as_deref(),
+            headline: $story.headline.as_deref(),
+            body: &$story.body,
+            dateline: $story.dateline.as_deref(),
+            published_at: $story.published_at.as_ref(),
+            language: $story.language.as_deref(),
+            url: $story.url.as_deref(),
+            format: $story.format.as_str(),
+            countries: &$tags.countries,
+            regions: &$tags.regions,
+            topics: &$tags.topics,
+        }
+    };
+}
+use before_dedup;
 
 /// The members of an [`EnrichedStory`] that come before `dedup`, borrowed, in their order.
 struct BeforeDedup<'a> {
@@ -186,22 +195,7 @@ fn dedup_object(out: &mut Out, dedup: &DedupDecision) {
 /// Serialise everything the output will hold except the dedup decision. `id` is the final
 /// story id (the agency's or the content hash).
 pub fn pre_encode(id: &str, story: &Story, tags: &Tags) -> PreEncoded {
-    let mut open = BeforeDedup {
-        id,
-        version: story.version,
-        source: story.source.as_deref(),
-        headline: story.headline.as_deref(),
-        body: &story.body,
-        dateline: story.dateline.as_deref(),
-        published_at: story.published_at.as_ref(),
-        language: story.language.as_deref(),
-        url: story.url.as_deref(),
-        format: story.format.as_str(),
-        countries: &tags.countries,
-        regions: &tags.regions,
-        topics: &tags.topics,
-    }
-    .open_object(&story.warnings);
+    let mut open = before_dedup!(id, story, tags).open_object(&story.warnings);
     open.raw(b",\"warnings\":");
     open.strings(&story.warnings);
     PreEncoded {
