@@ -18,6 +18,28 @@ pub struct Encoded {
     pub headers: Vec<(String, Vec<u8>)>,
 }
 
+/// [`BeforeDedup`] borrowed from `$story` (a [`Story`] or an [`EnrichedStory`]: same field
+/// names, different types) and the tags of `$tags`.
+macro_rules! before_dedup {
+    ($id:expr, $story:expr, $tags:expr) => {
+        BeforeDedup {
+            id: $id,
+            version: $story.version,
+            source: $story.source.as_deref(),
+            headline: $story.headline.as_deref(),
+            body: &$story.body,
+            dateline: $story.dateline.as_deref(),
+            published_at: $story.published_at.as_ref(),
+            language: $story.language.as_deref(),
+            url: $story.url.as_deref(),
+            format: $story.format.as_str(),
+            countries: &$tags.countries,
+            regions: &$tags.regions,
+            topics: &$tags.topics,
+        }
+    };
+}
+
 /// One JSON object, no trailing newline.
 pub fn encode(story: &EnrichedStory) -> Encoded {
     let fields = before_dedup!(&story.id, story, story);
@@ -59,29 +81,6 @@ pub struct PreEncoded {
 
 /// Room for the dedup member when the id it names is short; a longer one makes more.
 const DEDUP_ROOM: usize = 160;
-
-/// [`BeforeDedup`] borrowed from `$story` (a [`Story`] or an [`EnrichedStory`]: same field
-/// names, different types) and the tags of `$tags`.
-macro_rules! before_dedup {
-    ($id:expr, $story:expr, $tags:expr) => {
-        BeforeDedup {
-            id: $id,
-            version: $story.version,
-            source: $story.source.as_deref(),
-            headline: $story.headline.as_deref(),
-            body: &$story.body,
-            dateline: $story.dateline.as_deref(),
-            published_at: $story.published_at.as_ref(),
-            language: $story.language.as_deref(),
-            url: $story.url.as_deref(),
-            format: $story.format.as_str(),
-            countries: &$tags.countries,
-            regions: &$tags.regions,
-            topics: &$tags.topics,
-        }
-    };
-}
-use before_dedup;
 
 /// The members of an [`EnrichedStory`] that come before `dedup`, borrowed, in their order.
 struct BeforeDedup<'a> {

@@ -264,17 +264,18 @@ fn month_number(word: &str) -> Option<u32> {
     u32::try_from(pos + 1).ok()
 }
 
+const DAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
 fn is_weekday(word: &str) -> bool {
     let w = word.trim_end_matches('.');
-    const DAYS: [&str; 7] = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
     w.len() >= 3 && DAYS.iter().any(|d| starts_ci(d, w))
 }
 
@@ -908,15 +909,7 @@ mod tests {
         let mut words: Vec<String> = Vec::new();
         let seeds = MONTHS
             .iter()
-            .chain(&[
-                "monday",
-                "tuesday",
-                "wednesday",
-                "thursday",
-                "friday",
-                "saturday",
-                "sunday",
-            ])
+            .chain(&DAYS)
             .chain(&FILLERS)
             .chain(&[
                 "am", "pm", "a.m", "p.m", "sept", "GMT", "UTC+3", "ABCDEFG", "A-B", "said", "year",
