@@ -34,6 +34,7 @@ fn bench_reports_every_mode_latency_and_stages() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wirefeed"))
         .args(["bench", "--brokers", &brokers, "--partitions", "2"])
         .args(["--stories", &STORIES.to_string(), "--stage-stories", "300"])
+        .args(["--rounds", "2"])
         .args([
             "--latency-secs",
             "2",
@@ -98,6 +99,29 @@ fn bench_reports_every_mode_latency_and_stages() {
         assert!(number(m, "peak_rss_mb") > 0.0, "{m}");
     }
     assert_eq!(modes[0]["ratio_to_passthrough"], 1.0);
+    // Each mode reports its rounds; its ratio is the median (here the mean) of theirs.
+    for m in modes {
+        let rounds = m["rounds"].as_array().expect("rounds");
+        assert_eq!(rounds.len(), 2, "{m}");
+        let ratios: Vec<f64> = rounds
+            .iter()
+            .map(|r| number(r, "ratio_to_passthrough"))
+            .collect();
+        let mean = (ratios[0] + ratios[1]) / 2.0;
+        assert!(
+            (number(m, "ratio_to_passthrough") - mean).abs() < 1e-9,
+            "{m}"
+        );
+        let slowest = rounds
+            .iter()
+            .map(|r| number(r, "stories_per_sec"))
+            .fold(f64::INFINITY, f64::min);
+        assert_eq!(
+            number(m, "stories_per_sec"),
+            slowest,
+            "the lower middle of two: {m}"
+        );
+    }
     for m in &modes[1..] {
         let summary = &m["summary"];
         assert_eq!(summary["consumed"], STORIES, "{m}");

@@ -75,6 +75,11 @@ pub struct BenchArgs {
     /// Stories in the single-thread stage run.
     #[arg(long, default_value_t = 50_000)]
     pub stage_stories: usize,
+    /// Rounds of the throughput modes. Each round runs pass-through and the three pipeline
+    /// modes back to back; a mode reports its median round, and its ratio is the median of
+    /// its ratios to the same round's pass-through.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
     /// Process id of a broker on this machine, to report its CPU time per mode too; default:
     /// the one `scripts/kafka.sh` started (`target/kafka/kafka.pid`), when present.
     #[arg(long)]
@@ -227,6 +232,22 @@ pub struct ModeReport {
     /// CPU seconds of the local broker process during the mode, when its pid is known.
     pub broker_cpu_seconds: Option<f64>,
     pub summary: Option<RunSummary>,
+    /// Every round of the mode, in the order run; the figures above are the median round's,
+    /// except `ratio_to_passthrough` (the median of the rounds' ratios), `peak_rss_mb` (the
+    /// highest) and `complete` (all rounds).
+    #[serde(default)]
+    pub rounds: Vec<RoundFigures>,
+}
+
+/// One round of one throughput mode.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RoundFigures {
+    pub seconds: f64,
+    pub stories_per_sec: f64,
+    /// Against the pass-through of the same round.
+    pub ratio_to_passthrough: f64,
+    pub cpu_seconds_per_1k: Option<f64>,
+    pub peak_rss_mb: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -412,7 +433,6 @@ async fn measure(
     };
 
     let options = RunOptions::default();
-    let mut modes = Vec::new();
 
     // Pass-through first: it is the ceiling the pipeline modes are compared to. The last run
     // is the at-least-once pipeline again in the low-latency profile: what that profile
@@ -443,33 +463,35 @@ async fn measure(
             &LOW_LATENCY,
         ),
     ];
-    for (kind, delivery, label, profile) in runs {
-        match kind {
-            ModeKind::Passthrough => eprintln!("Pass-through ..."),
-            ModeKind::Service => eprintln!("Full pipeline, {label} ..."),
+    // Rounds rather than one long run: this machine's speed drifts by tens of percent from
+    // minute to minute, and a ratio is only fair between runs made close together.
+    let mut rounds = Vec::new();
+    for round in 1..=args.rounds {
+        let mut reports = Vec::new();
+        for &(kind, delivery, label, profile) in &runs {
+            let what = match kind {
+                ModeKind::Passthrough => "Pass-through".to_string(),
+                ModeKind::Service => format!("Full pipeline, {label}"),
+            };
+            eprintln!("Round {round}/{}: {what} ...", args.rounds);
+            let run = format!("{label}-{round}");
+            let out = outputs(args, names, &run, &[]).await?;
+            let config = service_config(args, &names.topic(&run), &input, &out, delivery, profile);
+            let spec = ModeSpec {
+                kind,
+                label: label.into(),
+                profile: profile.name.into(),
+                config,
+                output: out.enriched.clone(),
+                expected: n as u64,
+                input_bytes,
+                broker_pid: args.broker_pid(),
+            };
+            reports.push(spec.run_in_child(args).await?);
         }
-        let out = outputs(args, names, label, &[]).await?;
-        let config = service_config(args, &names.topic(label), &input, &out, delivery, profile);
-        let spec = ModeSpec {
-            kind,
-            label: label.into(),
-            profile: profile.name.into(),
-            config,
-            output: out.enriched.clone(),
-            expected: n as u64,
-            input_bytes,
-            broker_pid: args.broker_pid(),
-        };
-        modes.push(spec.run_in_child(args).await?);
+        rounds.push(reports);
     }
-    let ceiling = modes[0].stories_per_sec;
-    for m in &mut modes {
-        m.ratio_to_passthrough = if ceiling > 0.0 {
-            m.stories_per_sec / ceiling
-        } else {
-            0.0
-        };
-    }
+    let modes = combine_rounds(rounds);
 
     // By default half load: half the at-least-once maximum measured in the same profile.
     let mut latency = Vec::new();
@@ -520,6 +542,66 @@ async fn measure(
         load_average_after: system::load_average(),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
     })
+}
+
+/// One report per mode from `rounds` (each round's modes in the same order, pass-through
+/// first): the mode's median round by stories/s, with the median of its per-round ratios to
+/// pass-through, its highest peak RSS and every round's figures.
+fn combine_rounds(rounds: Vec<Vec<ModeReport>>) -> Vec<ModeReport> {
+    let mut by_mode: Vec<Vec<ModeReport>> = Vec::new();
+    for mut round in rounds {
+        let ceiling = round.first().map_or(0.0, |p| p.stories_per_sec);
+        for (i, mut m) in round.drain(..).enumerate() {
+            m.ratio_to_passthrough = if ceiling > 0.0 {
+                m.stories_per_sec / ceiling
+            } else {
+                0.0
+            };
+            if by_mode.len() <= i {
+                by_mode.push(Vec::new());
+            }
+            by_mode[i].push(m);
+        }
+    }
+    by_mode
+        .into_iter()
+        .map(|runs| {
+            let figures: Vec<RoundFigures> = runs
+                .iter()
+                .map(|m| RoundFigures {
+                    seconds: m.seconds,
+                    stories_per_sec: m.stories_per_sec,
+                    ratio_to_passthrough: m.ratio_to_passthrough,
+                    cpu_seconds_per_1k: m.cpu_seconds_per_1k,
+                    peak_rss_mb: m.peak_rss_mb,
+                })
+                .collect();
+            let ratio = median(figures.iter().map(|f| f.ratio_to_passthrough).collect());
+            let complete = runs.iter().all(|m| m.complete);
+            let highest =
+                |f: fn(&ModeReport) -> Option<f64>| runs.iter().filter_map(f).reduce(f64::max);
+            let (peak, peak_delta) = (highest(|m| m.peak_rss_mb), highest(|m| m.peak_rss_delta_mb));
+            let mut by_speed = runs;
+            by_speed.sort_by(|a, b| a.stories_per_sec.total_cmp(&b.stories_per_sec));
+            let mut m = by_speed.swap_remove((by_speed.len() - 1) / 2);
+            m.ratio_to_passthrough = ratio;
+            m.complete = complete;
+            m.peak_rss_mb = peak;
+            m.peak_rss_delta_mb = peak_delta;
+            m.rounds = figures;
+            m
+        })
+        .collect()
+}
+
+/// The median of `v` (the mean of the middle two when even); 0 when empty.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }
 
 fn delivery_label(d: Delivery) -> &'static str {
@@ -676,6 +758,7 @@ impl Probe {
             cpu_seconds_by_thread: used.by_thread,
             broker_cpu_seconds: used.broker_seconds,
             summary,
+            rounds: Vec::new(),
         }
     }
 }
@@ -1088,6 +1171,20 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
             if m.complete { "" } else { "  (incomplete)" }
         )?;
     }
+    if r.modes.iter().any(|m| m.rounds.len() > 1) {
+        writeln!(
+            w,
+            "\nrounds (stories/s and ratio to the same round's pass-through; the table shows the median):"
+        )?;
+        for m in &r.modes {
+            let rounds: Vec<String> = m
+                .rounds
+                .iter()
+                .map(|f| format!("{:.0} ({:.2})", f.stories_per_sec, f.ratio_to_passthrough))
+                .collect();
+            writeln!(w, "{:<26} {}", m.mode, rounds.join(", "))?;
+        }
+    }
     writeln!(w, "\ncpu seconds by thread group (and the broker process):")?;
     for m in &r.modes {
         let groups = thread_groups(&m.cpu_seconds_by_thread, "");
@@ -1176,6 +1273,7 @@ mod tests {
             latency_load: vec![0.5],
             latency_rate: vec![],
             stage_stories: 1,
+            rounds: 1,
             broker_pid: None,
             mode_spec: None,
         };
@@ -1192,6 +1290,77 @@ mod tests {
         let consumer = crate::kafka::client::consumer(&c.kafka);
         assert_eq!(consumer.get("fetch.wait.max.ms"), Some("5"));
         assert_eq!(consumer.get("group.id"), Some("g"));
+    }
+
+    fn mode(name: &str, stories_per_sec: f64, peak_rss_mb: f64, complete: bool) -> ModeReport {
+        ModeReport {
+            mode: name.into(),
+            profile: "throughput".into(),
+            stories: 100,
+            complete,
+            seconds: 100.0 / stories_per_sec,
+            stories_per_sec,
+            mb_per_sec: 1.0,
+            ratio_to_passthrough: 1.0,
+            cpu_seconds: None,
+            cpu_seconds_per_1k: Some(stories_per_sec / 1000.0),
+            peak_rss_mb: Some(peak_rss_mb),
+            rss_before_mb: None,
+            peak_rss_delta_mb: Some(peak_rss_mb / 2.0),
+            cpu_seconds_by_thread: BTreeMap::new(),
+            broker_cpu_seconds: None,
+            summary: None,
+            rounds: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn rounds_combine_into_the_median_round_and_the_median_ratio() {
+        let rounds = vec![
+            vec![
+                mode("passthrough", 100.0, 10.0, true),
+                mode("al", 50.0, 30.0, true),
+            ],
+            vec![
+                mode("passthrough", 200.0, 12.0, true),
+                mode("al", 60.0, 20.0, false),
+            ],
+            vec![
+                mode("passthrough", 80.0, 11.0, true),
+                mode("al", 40.0, 25.0, true),
+            ],
+        ];
+        let modes = combine_rounds(rounds);
+        assert_eq!(modes.len(), 2);
+        let (pass, al) = (&modes[0], &modes[1]);
+        assert_eq!(pass.stories_per_sec, 100.0);
+        assert_eq!(pass.ratio_to_passthrough, 1.0);
+        assert_eq!(pass.peak_rss_mb, Some(12.0));
+        assert!(pass.complete);
+        // Ratios by round: 0.5, 0.3, 0.5; the median round by speed is the 50/s one.
+        assert_eq!(al.ratio_to_passthrough, 0.5);
+        assert_eq!(al.stories_per_sec, 50.0);
+        assert_eq!(al.cpu_seconds_per_1k, Some(0.05));
+        assert_eq!(al.peak_rss_mb, Some(30.0));
+        assert_eq!(al.peak_rss_delta_mb, Some(15.0));
+        assert!(!al.complete, "one round did not finish");
+        let ratios: Vec<f64> = al.rounds.iter().map(|r| r.ratio_to_passthrough).collect();
+        assert_eq!(ratios, [0.5, 0.3, 0.5]);
+        let speeds: Vec<f64> = al.rounds.iter().map(|r| r.stories_per_sec).collect();
+        assert_eq!(speeds, [50.0, 60.0, 40.0], "in the order run");
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(Vec::new()), 0.0);
+        // The lower middle round represents an even count.
+        let rounds = vec![
+            vec![mode("passthrough", 100.0, 1.0, true)],
+            vec![mode("passthrough", 300.0, 1.0, true)],
+        ];
+        assert_eq!(combine_rounds(rounds)[0].stories_per_sec, 100.0);
     }
 
     #[test]
