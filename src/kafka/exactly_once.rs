@@ -70,6 +70,7 @@ impl Service {
         shutdown: &CancellationToken,
         options: &RunOptions,
     ) -> Result<RunSummary, ServiceError> {
+        let options = &options.for_transactions();
         let txn_id = client::transactional_id(&self.config.kafka);
         let mut producer = self.transactional_producer(&txn_id).await?;
         let mut summary = RunSummary::default();

@@ -101,6 +101,17 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    /// The options of the exactly-once loop: room for a whole batch in the stage threads.
+    /// While a transaction commits (the wait for its last deliveries is the producer's
+    /// `linger.ms`), the loop sends nothing; with only `max_staged` records to prepare, the
+    /// stage threads would idle for most of that wait.
+    pub(super) fn for_transactions(&self) -> RunOptions {
+        RunOptions {
+            max_staged: self.max_staged.max(self.max_batch),
+            ..self.clone()
+        }
+    }
+
     /// How many more records may be taken now, with `staged` in the stage threads and
     /// `in_flight` past them but not yet acknowledged (or committed).
     pub(super) fn room(&self, staged: usize, in_flight: usize) -> usize {
@@ -754,5 +765,24 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Service>();
         assert_send_sync::<Stages>();
+    }
+
+    #[test]
+    fn transactions_stage_a_whole_batch_within_the_in_flight_limit() {
+        let options = RunOptions {
+            max_in_flight: 3_000,
+            max_staged: 100,
+            max_batch: 2_000,
+            ..RunOptions::default()
+        };
+        assert_eq!(options.room(0, 0), 100);
+        let txn = options.for_transactions();
+        assert_eq!(txn.max_staged, 2_000);
+        assert_eq!(txn.max_batch, 2_000);
+        assert_eq!(txn.room(0, 0), 2_000);
+        assert_eq!(txn.room(500, 0), 1_500);
+        // A full batch waiting for its commit leaves room for what is in flight only.
+        assert_eq!(txn.room(500, 2_000), 500);
+        assert_eq!(txn.room(2_000, 2_000), 0);
     }
 }
