@@ -784,22 +784,32 @@ fn total(counter: &IntCounterVec) -> u64 {
 }
 
 /// Inputs fully handled: published (acknowledged, or committed in exactly-once mode) or
-/// dead-lettered.
-fn settled(metrics: &Metrics) -> u64 {
-    let published: u64 = [
-        DedupStatus::Unique,
-        DedupStatus::Duplicate,
-        DedupStatus::Update,
-    ]
-    .iter()
-    .map(|s| {
-        metrics
-            .stories_published
-            .with_label_values(&[s.as_str()])
-            .get()
-    })
-    .sum();
-    published + total(&metrics.dead_letters)
+/// dead-lettered. The published counters are resolved once: the watcher reads them every
+/// millisecond inside the mode it measures.
+struct Settled {
+    published: Vec<prometheus::IntCounter>,
+    dead_letters: IntCounterVec,
+}
+
+impl Settled {
+    fn new(metrics: &Metrics) -> Settled {
+        let published = [
+            DedupStatus::Unique,
+            DedupStatus::Duplicate,
+            DedupStatus::Update,
+        ]
+        .iter()
+        .map(|s| metrics.stories_published.with_label_values(&[s.as_str()]))
+        .collect();
+        Settled {
+            published,
+            dead_letters: metrics.dead_letters.clone(),
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.published.iter().map(|c| c.get()).sum::<u64>() + total(&self.dead_letters)
+    }
 }
 
 /// Watches the service's metrics every millisecond: when the first story was consumed, when
@@ -813,6 +823,7 @@ async fn watch(
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let consumed = metrics.stories_consumed.with_label_values(&[&input]);
+    let settled = Settled::new(&metrics);
     let (mut first, mut done) = (None, None);
     let (mut last, mut last_change) = (0, Instant::now());
     loop {
@@ -824,7 +835,7 @@ async fn watch(
         if first.is_none() && consumed.get() > 0 {
             first = Some(now);
         }
-        let s = settled(&metrics);
+        let s = settled.count();
         if s != last {
             (last, last_change) = (s, now);
         }
@@ -1423,6 +1434,14 @@ mod tests {
             .with_label_values(&["invalid-json"])
             .inc_by(2);
         m.dead_letters.with_label_values(&["no-text"]).inc();
-        assert_eq!(settled(&m), 7);
+        let settled = Settled::new(&m);
+        assert_eq!(settled.count(), 7);
+        m.stories_published.with_label_values(&["update"]).inc();
+        m.dead_letters.with_label_values(&["too-large"]).inc();
+        assert_eq!(
+            settled.count(),
+            9,
+            "counters created after the watcher started"
+        );
     }
 }
