@@ -438,10 +438,7 @@ async fn measure(
         mb_per_sec: input_bytes as f64 / 1e6 / loaded.seconds,
     };
 
-    let options = RunOptions {
-        max_in_flight: args.max_in_flight as usize,
-        ..RunOptions::default()
-    };
+    let options = run_options(args.max_in_flight as usize);
 
     // Pass-through first: it is the ceiling the pipeline modes are compared to. The last run
     // is the at-least-once pipeline again in the low-latency profile: what that profile
@@ -559,9 +556,9 @@ async fn measure(
 /// pass-through, its highest peak RSS and every round's figures.
 fn combine_rounds(rounds: Vec<Vec<ModeReport>>) -> Vec<ModeReport> {
     let mut by_mode: Vec<Vec<ModeReport>> = Vec::new();
-    for mut round in rounds {
+    for round in rounds {
         let ceiling = round.first().map_or(0.0, |p| p.stories_per_sec);
-        for (i, mut m) in round.drain(..).enumerate() {
+        for (i, mut m) in round.into_iter().enumerate() {
             m.ratio_to_passthrough = if ceiling > 0.0 {
                 m.stories_per_sec / ceiling
             } else {
@@ -611,6 +608,14 @@ fn median(mut v: Vec<f64>) -> f64 {
         0 => 0.0,
         n if n % 2 == 1 => v[n / 2],
         n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// The service's loop options with the benchmark's in-flight limit, for every mode alike.
+fn run_options(max_in_flight: usize) -> RunOptions {
+    RunOptions {
+        max_in_flight,
+        ..RunOptions::default()
     }
 }
 
@@ -903,13 +908,6 @@ impl ModeSpec {
         Ok(serde_json::from_slice(&out.stdout)?)
     }
 
-    fn options(&self) -> RunOptions {
-        RunOptions {
-            max_in_flight: self.max_in_flight,
-            ..RunOptions::default()
-        }
-    }
-
     /// Measure the mode in this process.
     async fn run(self) -> Result<ModeReport, BenchError> {
         let profile = self.profile.clone();
@@ -922,7 +920,7 @@ impl ModeSpec {
         match self.kind {
             ModeKind::Passthrough => {
                 let probe = Probe::start(self.broker_pid);
-                let options = self.options();
+                let options = run_options(self.max_in_flight);
                 let copied = passthrough::run(
                     &self.config.kafka,
                     &self.output,
@@ -940,7 +938,7 @@ impl ModeSpec {
                 ))
             }
             ModeKind::Service => {
-                let options = self.options();
+                let options = run_options(self.max_in_flight);
                 service_mode(
                     self.config,
                     &self.label,
