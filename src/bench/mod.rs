@@ -86,6 +86,10 @@ pub struct BenchArgs {
     /// instead of 105,000–127,000.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_in_flight: u64,
+    /// Stage threads of the service in every mode (`pipeline.stage_workers`); 0: one per
+    /// available core, as the service's default.
+    #[arg(long, default_value_t = 0)]
+    pub stage_workers: usize,
     /// Process id of a broker on this machine, to report its CPU time per mode too; default:
     /// the one `scripts/kafka.sh` started (`target/kafka/kafka.pid`), when present.
     #[arg(long)]
@@ -306,6 +310,8 @@ impl From<&Profile> for ProfileReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunOptionsReport {
     pub max_in_flight: usize,
+    /// Stage threads of the service (`--stage-workers`, 0 resolved to the cores).
+    pub stage_workers: usize,
     pub commit_interval_ms: u128,
     pub max_batch: usize,
 }
@@ -537,6 +543,10 @@ async fn measure(
         stages,
         run_options: RunOptionsReport {
             max_in_flight: options.max_in_flight,
+            stage_workers: match args.stage_workers {
+                0 => crate::workers::StagePool::default_workers().get(),
+                n => n,
+            },
             commit_interval_ms: options.commit_interval.as_millis(),
             max_batch: options.max_batch,
         },
@@ -656,6 +666,7 @@ fn service_config(
     c.output.duplicates_topic = out.duplicates.clone();
     c.output.dead_letter_topic = out.dlq.clone();
     c.metrics.listen = String::new();
+    c.pipeline.stage_workers = args.stage_workers;
     c
 }
 
@@ -1160,10 +1171,12 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
     )?;
     writeln!(
         w,
-        "{} cores, load average {} before, {} after",
+        "{} cores, load average {} before, {} after; {} stage threads, {} records in flight",
         r.cores,
         opt(r.load_average_before, 1),
-        opt(r.load_average_after, 1)
+        opt(r.load_average_after, 1),
+        r.run_options.stage_workers,
+        r.run_options.max_in_flight
     )?;
     writeln!(
         w,
@@ -1303,6 +1316,7 @@ mod tests {
             stage_stories: 1,
             rounds: 1,
             max_in_flight: 1,
+            stage_workers: 1,
             broker_pid: None,
             mode_spec: None,
         };
@@ -1319,6 +1333,7 @@ mod tests {
         let consumer = crate::kafka::client::consumer(&c.kafka);
         assert_eq!(consumer.get("fetch.wait.max.ms"), Some("5"));
         assert_eq!(consumer.get("group.id"), Some("g"));
+        assert_eq!(c.pipeline.stage_workers, 1);
     }
 
     fn mode(name: &str, stories_per_sec: f64, peak_rss_mb: f64, complete: bool) -> ModeReport {
