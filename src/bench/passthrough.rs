@@ -23,6 +23,7 @@ use crate::kafka::offsets::{OffsetTracker, Tp};
 use crate::kafka::records::{
     H_SOURCE_OFFSET, H_SOURCE_PARTITION, H_SOURCE_TIMESTAMP, H_SOURCE_TOPIC,
 };
+use crate::kafka::service::warm_up;
 use crate::metrics::Metrics;
 
 /// When the first record arrived and the last acknowledgement came back.
@@ -51,6 +52,9 @@ pub async fn run(
     );
     let producer: FutureProducer<WirefeedContext> = client::producer(kafka, None)
         .create_with_context(WirefeedContext::new("producer", metrics, health))?;
+    // As the service starts: no copied record waits for the producer id or the output
+    // topic's metadata.
+    warm_up(&producer, vec![output.to_string()]).await;
     let topics: Vec<&str> = kafka.input_topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
 

@@ -49,7 +49,7 @@ use crate::pipeline::{decide_input, Prepared, Stages};
 use crate::workers::{Panicked, StagePool};
 
 pub(super) type Consumer_ = StreamConsumer<WirefeedContext>;
-pub(super) type Producer_ = FutureProducer<WirefeedContext>;
+pub(crate) type Producer_ = FutureProducer<WirefeedContext>;
 
 /// Why the service stopped without draining cleanly.
 #[derive(Debug, Error)]
@@ -317,41 +317,9 @@ impl Service {
             })
     }
 
-    /// Look up every output topic with `producer` before the first input is consumed. The
-    /// answer connects to the topics' leaders and lets an idempotent producer get its producer
-    /// id at once; without it librdkafka asks for the id on a 500 ms start-up timer and finds
-    /// each topic's partitions on first send, and the first stories after every start wait
-    /// for both. A topic that cannot be looked up is only logged: sending to it reports the
-    /// real error per record.
+    /// [`warm_up`] with the service's output topics.
     pub(super) async fn warm_up(&self, producer: &Producer_) {
-        let topics = self.config.output.topics();
-        let p = producer.clone();
-        let failed = tokio::task::spawn_blocking(move || {
-            let deadline = std::time::Instant::now() + WARM_UP_TIMEOUT;
-            let mut failed = Vec::new();
-            for topic in topics {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                match p.client().fetch_metadata(Some(&topic), left) {
-                    Ok(md) => failed.extend(
-                        md.topics()
-                            .iter()
-                            .find_map(|t| t.error().map(|e| (topic.clone(), format!("{e:?}")))),
-                    ),
-                    // No answer in time: the broker is not reachable now, and the loop must
-                    // start beating; sending reports what is wrong.
-                    Err(e) => {
-                        failed.push((topic, e.to_string()));
-                        break;
-                    }
-                }
-            }
-            failed
-        })
-        .await
-        .unwrap_or_default();
-        for (topic, error) in failed {
-            tracing::warn!(topic, error, "Output topic not found at start-up.");
-        }
+        warm_up(producer, self.config.output.topics()).await;
     }
 
     /// Copy `msg` out of the consumer's buffer, so the consumer can go on.
@@ -567,6 +535,42 @@ impl Service {
             Outcome::Story(s) => self.metrics.story_published(*s, exactly_once, latency),
             Outcome::DeadLetter(_) => self.metrics.dead_letter_published(exactly_once, latency),
         }
+    }
+}
+
+/// Look up every output topic with `producer` before the first input is consumed. The
+/// answer connects to the topics' leaders and lets an idempotent producer get its producer
+/// id at once; without it librdkafka asks for the id on a 500 ms start-up timer and finds
+/// each topic's partitions on first send, and the first stories after every start wait
+/// for both. A topic that cannot be looked up is only logged: sending to it reports the
+/// real error per record.
+pub(crate) async fn warm_up(producer: &Producer_, topics: Vec<String>) {
+    let p = producer.clone();
+    let failed = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + WARM_UP_TIMEOUT;
+        let mut failed = Vec::new();
+        for topic in topics {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match p.client().fetch_metadata(Some(&topic), left) {
+                Ok(md) => failed.extend(
+                    md.topics()
+                        .iter()
+                        .find_map(|t| t.error().map(|e| (topic.clone(), format!("{e:?}")))),
+                ),
+                // No answer in time: the broker is not reachable now, and the loop must
+                // start beating; sending reports what is wrong.
+                Err(e) => {
+                    failed.push((topic, e.to_string()));
+                    break;
+                }
+            }
+        }
+        failed
+    })
+    .await
+    .unwrap_or_default();
+    for (topic, error) in failed {
+        tracing::warn!(topic, error, "Output topic not found at start-up.");
     }
 }
 
