@@ -61,6 +61,11 @@ impl StagePool {
         std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
     }
 
+    /// The threads for a configured count (`pipeline.stage_workers`): 0 means one per core.
+    pub fn workers_for(configured: usize) -> NonZeroUsize {
+        NonZeroUsize::new(configured).unwrap_or_else(Self::default_workers)
+    }
+
     pub fn workers(&self) -> usize {
         self.threads.len()
     }

@@ -477,6 +477,7 @@ async fn measure(
     ];
     // Rounds rather than one long run: this machine's speed drifts by tens of percent from
     // minute to minute, and a ratio is only fair between runs made close together.
+    let broker_pid = args.broker_pid();
     let mut rounds = Vec::new();
     for round in 1..=args.rounds {
         let mut reports = Vec::new();
@@ -497,7 +498,7 @@ async fn measure(
                 output: out.enriched.clone(),
                 expected: n as u64,
                 input_bytes,
-                broker_pid: args.broker_pid(),
+                broker_pid,
                 max_in_flight: options.max_in_flight,
             };
             reports.push(spec.run_in_child(args).await?);
@@ -543,10 +544,7 @@ async fn measure(
         stages,
         run_options: RunOptionsReport {
             max_in_flight: options.max_in_flight,
-            stage_workers: match args.stage_workers {
-                0 => crate::workers::StagePool::default_workers().get(),
-                n => n,
-            },
+            stage_workers: crate::workers::StagePool::workers_for(args.stage_workers).get(),
             commit_interval_ms: options.commit_interval.as_millis(),
             max_batch: options.max_batch,
         },
@@ -928,10 +926,10 @@ impl ModeSpec {
     }
 
     async fn measure(self) -> Result<ModeReport, BenchError> {
+        let options = run_options(self.max_in_flight);
         match self.kind {
             ModeKind::Passthrough => {
                 let probe = Probe::start(self.broker_pid);
-                let options = run_options(self.max_in_flight);
                 let copied = passthrough::run(
                     &self.config.kafka,
                     &self.output,
@@ -949,7 +947,6 @@ impl ModeSpec {
                 ))
             }
             ModeKind::Service => {
-                let options = run_options(self.max_in_flight);
                 service_mode(
                     self.config,
                     &self.label,

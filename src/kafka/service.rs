@@ -18,7 +18,6 @@
 //!    dedup decision against the shared index, encoding, and the records to send.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::num::NonZeroUsize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -213,8 +212,7 @@ impl Service {
         health: Arc<Health>,
     ) -> Result<Self, ServiceError> {
         let stages = Arc::new(Stages::new(config.stages())?);
-        let workers = NonZeroUsize::new(config.pipeline.stage_workers)
-            .unwrap_or_else(StagePool::default_workers);
+        let workers = StagePool::workers_for(config.pipeline.stage_workers);
         let pool = StagePool::new(workers, "wirefeed-stages").map_err(ServiceError::Workers)?;
         let index = Arc::new(Mutex::new(DedupIndex::new(&config.dedup)));
         let changelog = Changelog::from_config(&config);
