@@ -40,6 +40,8 @@ fn bench_reports_every_mode_latency_and_stages() {
             "2",
             "--latency-load",
             "0.25,0.5",
+            "--latency-runs",
+            "2",
             "--json",
         ])
         .arg(&json)
@@ -179,6 +181,17 @@ fn bench_reports_every_mode_latency_and_stages() {
         assert!(l["rate_basis"].is_string(), "{l}");
         let late = (number(l, "load_late_p99_ms"), number(l, "load_late_max_ms"));
         assert!(0.0 <= late.0 && late.0 <= late.1, "{l}");
+        // The figures are those of the run with the lower middle p99 of the two.
+        let runs = l["runs"].as_array().expect("runs");
+        assert_eq!(runs.len(), 2, "{l}");
+        let lower = number(&runs[0], "p99_ms").min(number(&runs[1], "p99_ms"));
+        assert_eq!(p99, lower, "{l}");
+        assert!(number(l, "context_switches_per_story") > 0.0, "{l}");
+        if l["broker_cpu_seconds_per_1k"].is_number() {
+            let busy = number(l, "machine_busy");
+            assert!(busy > 0.0 && busy < 1.5, "{l}");
+            assert!(number(l, "broker_context_switches_per_story") > 0.0, "{l}");
+        }
     }
 
     let stages = &report["stages"];

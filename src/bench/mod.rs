@@ -72,6 +72,11 @@ pub struct BenchArgs {
     /// (or separate with commas) for several.
     #[arg(long, value_delimiter = ',')]
     pub latency_rate: Vec<f64>,
+    /// Paced runs at each offered load. The report shows the run with the median p99 (all of
+    /// its figures, so they fit together) and lists every run's percentiles (`runs`): on this
+    /// machine two runs of the same load can differ twofold in p99.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub latency_runs: u32,
     /// Stories in the single-thread stage run.
     #[arg(long, default_value_t = 50_000)]
     pub stage_stories: usize,
@@ -295,6 +300,17 @@ pub struct LatencyReport {
     pub context_switches_per_story: Option<f64>,
     pub broker_context_switches_per_story: Option<f64>,
     pub settings: ProfileReport,
+    /// Every run at this load, in the order they ran; the figures above are the median one's.
+    pub runs: Vec<LatencyRunFigures>,
+}
+
+/// The percentiles of one paced run.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyRunFigures {
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub p999_ms: Option<f64>,
+    pub machine_busy: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -522,11 +538,15 @@ async fn measure(
     for (profile, mode) in [(LOW_LATENCY, 3), (THROUGHPUT, 1)] {
         for (rate, basis) in latency_loads(args, &modes[mode]) {
             eprintln!(
-                "Latency, {} profile, {rate:.0} stories/s ({basis}) for {} s ...",
-                profile.name, args.latency_secs
+                "Latency, {} profile, {rate:.0} stories/s ({basis}), {} runs of {} s ...",
+                profile.name, args.latency_runs, args.latency_secs
             );
-            let run = latency_run(args, names, &corpus, &profile, (rate, basis), &options);
-            latency.push(run.await?);
+            let mut runs = Vec::new();
+            for _ in 0..args.latency_runs {
+                let basis = (rate, basis.clone());
+                runs.push(latency_run(args, names, &corpus, &profile, basis, &options).await?);
+            }
+            latency.push(median_latency_run(runs));
         }
     }
 
@@ -1196,7 +1216,30 @@ async fn latency_run(
         context_switches_per_story: cpu.process_switches.map(per_story),
         broker_context_switches_per_story: cpu.broker_switches.map(per_story),
         settings: ProfileReport::from(profile),
+        runs: Vec::new(),
     })
+}
+
+/// The run with the median p99 (the lower middle one of an even count), with every run's
+/// figures attached. A run without samples sorts last.
+fn median_latency_run(runs: Vec<LatencyReport>) -> LatencyReport {
+    let figures: Vec<LatencyRunFigures> = runs
+        .iter()
+        .map(|r| LatencyRunFigures {
+            p50_ms: r.p50_ms,
+            p99_ms: r.p99_ms,
+            p999_ms: r.p999_ms,
+            machine_busy: r.machine_busy,
+        })
+        .collect();
+    let mut runs = runs;
+    runs.sort_by(|a, b| {
+        let p99 = |r: &LatencyReport| r.p99_ms.unwrap_or(f64::INFINITY);
+        p99(a).total_cmp(&p99(b))
+    });
+    let mut median = runs.swap_remove((runs.len() - 1) / 2);
+    median.runs = figures;
+    median
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -1321,6 +1364,24 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
             l.rate_basis
         )?;
     }
+    if r.latency.iter().any(|l| l.runs.len() > 1) {
+        writeln!(
+            w,
+            "\nlatency runs (p99 ms, machine busy %; the table shows the median run):"
+        )?;
+        for l in &r.latency {
+            let runs: Vec<String> = l
+                .runs
+                .iter()
+                .map(|f| {
+                    let busy = opt(f.machine_busy.map(|b| b * 100.0), 0);
+                    format!("{} ({busy} %)", opt(f.p99_ms, 1))
+                })
+                .collect();
+            let load = format!("{} {:.0}/s", l.profile, l.rate_per_sec);
+            writeln!(w, "{load:<26} {}", runs.join(", "))?;
+        }
+    }
     writeln!(
         w,
         "\ncpu s per 1k stories while paced (this process: service, load, probe; and the broker):"
@@ -1376,6 +1437,7 @@ mod tests {
             latency_secs: 1,
             latency_load: vec![0.5],
             latency_rate: vec![],
+            latency_runs: 1,
             stage_stories: 1,
             rounds: 1,
             max_in_flight: 1,
@@ -1469,6 +1531,59 @@ mod tests {
             vec![mode("passthrough", 300.0, 1.0, true)],
         ];
         assert_eq!(combine_rounds(rounds)[0].stories_per_sec, 100.0);
+    }
+
+    fn latency(p99_ms: Option<f64>, busy: f64) -> LatencyReport {
+        LatencyReport {
+            profile: "low-latency".into(),
+            rate_per_sec: 1000.0,
+            rate_basis: "--latency-rate".into(),
+            seconds: 1.0,
+            offered: 1000,
+            received: 1000,
+            samples: 1000,
+            p50_ms: p99_ms.map(|p| p / 2.0),
+            p99_ms,
+            p999_ms: p99_ms.map(|p| p * 2.0),
+            max_ms: p99_ms,
+            load_late_p99_ms: None,
+            load_late_max_ms: None,
+            cpu_seconds_per_1k: None,
+            cpu_seconds_by_thread: BTreeMap::new(),
+            broker_cpu_seconds_per_1k: None,
+            machine_busy: Some(busy),
+            context_switches_per_story: None,
+            broker_context_switches_per_story: None,
+            settings: ProfileReport::from(&LOW_LATENCY),
+            runs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn latency_reports_the_median_run_whole_and_lists_every_run() {
+        let runs = vec![
+            latency(Some(64.0), 0.9),
+            latency(Some(26.0), 0.7),
+            latency(None, 1.0),
+            latency(Some(30.0), 0.8),
+            latency(Some(35.0), 0.85),
+        ];
+        let median = median_latency_run(runs);
+        assert_eq!(median.p99_ms, Some(35.0));
+        // Every figure is that run's own.
+        assert_eq!(
+            (median.p50_ms, median.machine_busy),
+            (Some(17.5), Some(0.85))
+        );
+        let p99s: Vec<_> = median.runs.iter().map(|f| f.p99_ms).collect();
+        assert_eq!(p99s, [Some(64.0), Some(26.0), None, Some(30.0), Some(35.0)]);
+        let two = median_latency_run(vec![latency(Some(40.0), 0.9), latency(Some(20.0), 0.5)]);
+        assert_eq!(two.p99_ms, Some(20.0));
+        assert_eq!(
+            median_latency_run(vec![latency(Some(9.0), 0.1)]).runs.len(),
+            1
+        );
+        assert_eq!(BenchArgs::try_parse_from_args(&[]).latency_runs, 3);
     }
 
     #[test]
