@@ -194,6 +194,12 @@ fn bench_reports_every_mode_latency_and_stages() {
         }
     }
 
+    // The paced load stands for upstream producers and batches, in both profiles.
+    assert_eq!(
+        report["run_options"]["latency_load_producer"]["linger.ms"],
+        "5"
+    );
+
     let stages = &report["stages"];
     assert_eq!(stages["stories"], 300);
     assert!(number(stages, "stories_per_sec") > 0.0);

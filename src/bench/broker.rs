@@ -313,8 +313,9 @@ pub fn paced(
 
 /// Reads output topics from their beginning on its own thread and records, per record, the
 /// time the broker appended it (output topics stamp records with their append time,
-/// [`LOG_APPEND_TIME`]) minus its input's create time (`wirefeed-source-timestamp`, the
-/// moment [`paced`] handed it to its producer). That is end to end up to the moment the enriched story is
+/// [`LOG_APPEND_TIME`]) minus its input's timestamp (`wirefeed-source-timestamp`: the input's
+/// append time when its topic is stamped the same way, else the moment [`paced`] handed it to
+/// its producer). That is end to end up to the moment the enriched story is
 /// readable in its topic, on this machine's one clock; how soon this reader then fetches it
 /// changes nothing, so it fetches in large, infrequent requests instead of adding a
 /// low-latency reader's request load to the broker it measures.
