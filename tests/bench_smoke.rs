@@ -197,7 +197,7 @@ fn bench_reports_every_mode_latency_and_stages() {
     // The paced load stands for upstream producers and batches, in both profiles.
     assert_eq!(
         report["run_options"]["latency_load_producer"]["linger.ms"],
-        "5"
+        "20"
     );
 
     let stages = &report["stages"];
