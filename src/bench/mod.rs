@@ -552,8 +552,8 @@ async fn measure(
             );
             let mut runs = Vec::new();
             for _ in 0..args.latency_runs {
-                let basis = (rate, basis.clone());
-                runs.push(latency_run(args, names, &corpus, &profile, basis, &options).await?);
+                let load = (rate, basis.clone());
+                runs.push(latency_run(args, names, &corpus, &profile, load, &options).await?);
             }
             latency.push(median_latency_run(runs));
         }
@@ -595,7 +595,7 @@ async fn measure(
             .into(),
         load_average_before,
         load_average_after: system::load_average(),
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cores: system::cores(),
     })
 }
 
@@ -1207,8 +1207,7 @@ async fn latency_run(
     let ms = |p: f64| percentile(&latencies, p).map(|us| us as f64 / 1000.0);
     let per_1k = |seconds: f64| seconds * 1000.0 / (warm_up + count) as f64;
     let per_story = |switches: u64| switches as f64 / (warm_up + count) as f64;
-    let machine_busy =
-        cpu.machine_busy(std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let machine_busy = cpu.machine_busy(system::cores());
     Ok(LatencyReport {
         profile: profile.name.to_string(),
         rate_per_sec: rate,
@@ -1236,7 +1235,7 @@ async fn latency_run(
 
 /// The run with the median p99 (the lower middle one of an even count), with every run's
 /// figures attached. A run without samples sorts last.
-fn median_latency_run(runs: Vec<LatencyReport>) -> LatencyReport {
+fn median_latency_run(mut runs: Vec<LatencyReport>) -> LatencyReport {
     let figures: Vec<LatencyRunFigures> = runs
         .iter()
         .map(|r| LatencyRunFigures {
@@ -1246,7 +1245,6 @@ fn median_latency_run(runs: Vec<LatencyReport>) -> LatencyReport {
             machine_busy: r.machine_busy,
         })
         .collect();
-    let mut runs = runs;
     runs.sort_by(|a, b| {
         let p99 = |r: &LatencyReport| r.p99_ms.unwrap_or(f64::INFINITY);
         p99(a).total_cmp(&p99(b))
@@ -1263,6 +1261,28 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
     }
     let rank = (p * sorted.len() as f64).ceil() as usize;
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+/// Under `heading`, one line per label with its repeats' figures, when anything repeated.
+fn write_repeats(
+    w: &mut impl std::io::Write,
+    heading: &str,
+    rows: impl Iterator<Item = (String, Vec<String>)>,
+) -> std::io::Result<()> {
+    let rows: Vec<_> = rows.collect();
+    if rows.iter().all(|(_, figures)| figures.len() <= 1) {
+        return Ok(());
+    }
+    writeln!(w, "\n{heading}:")?;
+    for (label, figures) in rows {
+        writeln!(w, "{label:<26} {}", figures.join(", "))?;
+    }
+    Ok(())
+}
+
+/// A share as a whole percentage.
+fn percent(share: Option<f64>) -> String {
+    opt(share.map(|b| b * 100.0), 0)
 }
 
 fn opt(v: Option<f64>, decimals: usize) -> String {
@@ -1329,20 +1349,17 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
             if m.complete { "" } else { "  (incomplete)" }
         )?;
     }
-    if r.modes.iter().any(|m| m.rounds.len() > 1) {
-        writeln!(
-            w,
-            "\nrounds (stories/s and ratio to the same round's pass-through; the table shows the median):"
-        )?;
-        for m in &r.modes {
-            let rounds: Vec<String> = m
+    write_repeats(
+        w,
+        "rounds (stories/s and ratio to the same round's pass-through; the table shows the median)",
+        r.modes.iter().map(|m| {
+            let rounds = m
                 .rounds
                 .iter()
-                .map(|f| format!("{:.0} ({:.2})", f.stories_per_sec, f.ratio_to_passthrough))
-                .collect();
-            writeln!(w, "{:<26} {}", m.mode, rounds.join(", "))?;
-        }
-    }
+                .map(|f| format!("{:.0} ({:.2})", f.stories_per_sec, f.ratio_to_passthrough));
+            (m.mode.clone(), rounds.collect())
+        }),
+    )?;
     writeln!(w, "\ncpu seconds by thread group (and the broker process):")?;
     for m in &r.modes {
         let groups = thread_groups(&m.cpu_seconds_by_thread, "");
@@ -1378,24 +1395,18 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
             l.rate_basis
         )?;
     }
-    if r.latency.iter().any(|l| l.runs.len() > 1) {
-        writeln!(
-            w,
-            "\nlatency runs (p99 ms, machine busy %; the table shows the median run):"
-        )?;
-        for l in &r.latency {
-            let runs: Vec<String> = l
+    write_repeats(
+        w,
+        "latency runs (p99 ms, machine busy %; the table shows the median run)",
+        r.latency.iter().map(|l| {
+            let runs = l
                 .runs
                 .iter()
-                .map(|f| {
-                    let busy = opt(f.machine_busy.map(|b| b * 100.0), 0);
-                    format!("{} ({busy} %)", opt(f.p99_ms, 1))
-                })
-                .collect();
+                .map(|f| format!("{} ({} %)", opt(f.p99_ms, 1), percent(f.machine_busy)));
             let load = format!("{} {:.0}/s", l.profile, l.rate_per_sec);
-            writeln!(w, "{load:<26} {}", runs.join(", "))?;
-        }
-    }
+            (load, runs.collect())
+        }),
+    )?;
     writeln!(
         w,
         "\ncpu s per 1k stories while paced (this process: service, load, probe; and the broker):"
@@ -1409,7 +1420,7 @@ pub fn print_tables(r: &Report, w: &mut impl std::io::Write) -> std::io::Result<
             opt(l.cpu_seconds_per_1k, 3),
             groups,
             opt(l.broker_cpu_seconds_per_1k, 3),
-            opt(l.machine_busy.map(|b| b * 100.0), 0),
+            percent(l.machine_busy),
             opt(l.context_switches_per_story, 2),
             opt(l.broker_context_switches_per_story, 2)
         )?;

@@ -10,6 +10,11 @@ use std::fs;
 /// this runs on; reading `sysconf(_SC_CLK_TCK)` would need `libc`.
 const CLOCK_TICKS_PER_SEC: f64 = 100.0;
 
+/// The cores this process may use (1 when unknown).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// User + system CPU seconds of this process (all threads, librdkafka's included).
 pub fn process_cpu_seconds() -> Option<f64> {
     stat_cpu_seconds(&fs::read_to_string("/proc/self/stat").ok()?)
